@@ -1,0 +1,168 @@
+"""vae_course.info against independent computations: torch.distributions, Monte Carlo, hand values."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch.distributions import Categorical, Normal, kl_divergence
+
+from vae_course.info import cross_entropy, entropy, kl_diag_gaussian, kl_discrete, kl_normal
+
+
+# ----------------------------------------------------------------------------- discrete
+
+def test_entropy_of_fair_coin_is_one_bit():
+    assert entropy([0.5, 0.5], unit="bits") == pytest.approx(1.0)
+    assert entropy([0.5, 0.5]) == pytest.approx(math.log(2))
+
+
+def test_entropy_of_certain_outcome_is_zero():
+    assert entropy([1.0, 0.0, 0.0]) == 0.0
+
+
+def test_discrete_values_match_torch_categorical():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        k = rng.integers(2, 8)
+        p, q = rng.dirichlet(np.ones(k)), rng.dirichlet(np.ones(k))
+        P, Q = Categorical(probs=torch.tensor(p)), Categorical(probs=torch.tensor(q))
+        assert entropy(p) == pytest.approx(P.entropy().item(), rel=1e-10)
+        assert kl_discrete(p, q) == pytest.approx(kl_divergence(P, Q).item(), rel=1e-9)
+        assert cross_entropy(p, q) == pytest.approx(-(p * np.log(q)).sum(), rel=1e-10)
+
+
+def test_cross_entropy_decomposes_into_entropy_plus_kl():
+    rng = np.random.default_rng(1)
+    p, q = rng.dirichlet(np.ones(5), size=10), rng.dirichlet(np.ones(5), size=10)
+    np.testing.assert_allclose(cross_entropy(p, q), entropy(p) + kl_discrete(p, q), rtol=1e-12)
+
+
+def test_kl_is_zero_iff_equal_and_asymmetric():
+    p, q = [0.9, 0.1], [0.5, 0.5]
+    assert kl_discrete(p, p) == 0.0
+    assert kl_discrete(p, q) > 0 and kl_discrete(q, p) > 0
+    assert kl_discrete(p, q) != pytest.approx(kl_discrete(q, p))
+
+
+def test_bits_are_nats_over_ln2():
+    p, q = [0.2, 0.3, 0.5], [0.1, 0.6, 0.3]
+    assert kl_discrete(p, q, unit="bits") == pytest.approx(kl_discrete(p, q) / math.log(2))
+
+
+def test_zero_q_where_p_positive_gives_inf_and_zero_p_terms_vanish():
+    assert kl_discrete([0.5, 0.5], [1.0, 0.0]) == math.inf
+    assert cross_entropy([0.5, 0.5], [1.0, 0.0]) == math.inf
+    # p(x) = 0 where q(x) = 0: the term is 0·log(0/0) := 0, KL stays finite
+    assert kl_discrete([1.0, 0.0], [0.5, 0.5]) == pytest.approx(math.log(2))
+    assert kl_discrete([1.0, 0.0], [1.0, 0.0]) == 0.0
+
+
+def test_discrete_on_torch_tensors_batches_and_keeps_type():
+    p = torch.tensor([[0.5, 0.5], [0.9, 0.1]])
+    q = torch.tensor([[0.25, 0.75], [0.5, 0.5]])
+    out = kl_discrete(p, q)
+    assert isinstance(out, torch.Tensor) and out.shape == (2,)
+    expected = kl_divergence(Categorical(probs=p), Categorical(probs=q))
+    torch.testing.assert_close(out, expected)
+
+
+@pytest.mark.parametrize("p, q, message", [
+    ([0.5, 0.6], [0.5, 0.5], "sum to 1"),
+    ([1.2, -0.2], [0.5, 0.5], "negative"),
+    ([0.5, float("nan")], [0.5, 0.5], "NaN"),
+    ([0.5, 0.5], [0.2, 0.3, 0.5], "same shape"),
+    ([], [], "empty"),
+    (0.5, 0.5, "vector"),
+    (["a", "b"], [0.5, 0.5], "numeric"),
+])
+def test_bad_discrete_input_raises_value_error(p, q, message):
+    with pytest.raises(ValueError, match=message):
+        kl_discrete(p, q)
+
+
+# ----------------------------------------------------------------------------- Gaussian
+
+def test_kl_normal_homework_values():
+    # KL(N(6, 4²) ‖ N(0, 1)) = ½(36 + 16 − ln 16 − 1); the reverse = ln 4 + 37/32 − ½
+    assert kl_normal(6.0, 4.0) == pytest.approx(0.5 * (36 + 16 - math.log(16) - 1))
+    assert kl_normal(6.0, 4.0) == pytest.approx(24.1137, abs=1e-4)
+    assert kl_normal(0.0, 1.0, 6.0, 4.0) == pytest.approx(math.log(4) + 37 / 32 - 0.5)
+    assert kl_normal(0.0, 1.0, 6.0, 4.0) == pytest.approx(2.0425, abs=1e-4)
+
+
+def test_kl_normal_matches_torch_distributions_with_broadcasting():
+    g = torch.Generator().manual_seed(0)
+    mu1, mu2 = torch.randn(20, 1, generator=g, dtype=torch.float64), torch.randn(1, 7, generator=g, dtype=torch.float64)
+    s1 = torch.rand(20, 1, generator=g, dtype=torch.float64) * 3 + 0.1
+    s2 = torch.rand(1, 7, generator=g, dtype=torch.float64) * 3 + 0.1
+    ours = kl_normal(mu1, s1, mu2, s2)
+    assert ours.shape == (20, 7)
+    torch.testing.assert_close(ours, kl_divergence(Normal(mu1, s1), Normal(mu2, s2)))
+    # NumPy arrays give NumPy arrays with the same values
+    np.testing.assert_allclose(kl_normal(mu1.numpy(), s1.numpy(), mu2.numpy(), s2.numpy()), ours.numpy())
+
+
+def test_kl_normal_matches_monte_carlo():
+    rng = np.random.default_rng(0)
+    mu1, s1, mu2, s2 = 0.7, 1.3, -0.4, 0.8
+    x = rng.normal(mu1, s1, size=2_000_000)
+    log_ratio = (np.log(s2 / s1) - (x - mu1) ** 2 / (2 * s1**2) + (x - mu2) ** 2 / (2 * s2**2))
+    assert kl_normal(mu1, s1, mu2, s2) == pytest.approx(log_ratio.mean(), abs=4 * log_ratio.std() / np.sqrt(x.size))
+
+
+def test_lecture_notes_asymmetry_numbers_are_wrong():
+    # The notes claim KL(N(0,1)‖N(0,2)) ≈ 0.443 and the reverse ≈ 0.693. Neither reading of "2" gives that.
+    variance_two = (kl_normal(0, 1, 0, math.sqrt(2)), kl_normal(0, math.sqrt(2), 0, 1))
+    sigma_two = (kl_normal(0, 1, 0, 2), kl_normal(0, 2, 0, 1))
+    assert variance_two == pytest.approx((0.5 * math.log(2) - 0.25, 0.5 - 0.5 * math.log(2)))
+    assert sigma_two == pytest.approx((math.log(2) - 0.375, 1.5 - math.log(2)))
+    for pair in (variance_two, sigma_two):
+        assert pair != pytest.approx((0.443, 0.693), abs=1e-2)
+
+
+def test_kl_normal_returns_float_for_scalars_and_tensor_for_tensors():
+    assert isinstance(kl_normal(1.0, 2.0), float)
+    assert isinstance(kl_normal(torch.tensor(1.0), 2.0), torch.Tensor)
+
+
+@pytest.mark.parametrize("args, message", [
+    ((0.0, 0.0), "sigma1 must be > 0"),
+    ((0.0, -1.0), "sigma1 must be > 0"),
+    ((0.0, 1.0, 0.0, 0.0), "sigma2 must be > 0"),
+    ((float("nan"), 1.0), "mu1 contains NaN"),
+    ((0.0, float("inf")), "sigma1 contains NaN or infinite"),
+    ((np.zeros(3), np.ones(2)), "do not broadcast"),
+    (("a", 1.0), "mu1 must be numeric"),
+    ((torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0])), "sigma1 must be > 0"),
+])
+def test_kl_normal_bad_input_raises_value_error(args, message):
+    with pytest.raises(ValueError, match=message):
+        kl_normal(*args)
+
+
+# ----------------------------------------------------------------------------- the VAE term
+
+def test_kl_diag_gaussian_matches_torch_sum_over_latent_dims():
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(8, 5, generator=g), torch.randn(8, 5, generator=g)
+    q = Normal(mu, torch.exp(0.5 * logvar))
+    expected = kl_divergence(q, Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(-1)
+    ours = kl_diag_gaussian(mu, logvar)
+    assert ours.shape == (8,)
+    torch.testing.assert_close(ours, expected)
+    # it is the sum of univariate KLs, one per latent dimension
+    torch.testing.assert_close(ours, kl_normal(mu, torch.exp(0.5 * logvar)).sum(-1))
+
+
+def test_kl_diag_gaussian_is_zero_at_the_prior():
+    assert kl_diag_gaussian(np.zeros(4), np.zeros(4)) == 0.0
+
+
+@pytest.mark.parametrize("mu, logvar, message", [
+    (np.zeros(3), np.zeros(4), "same shape"),
+    (0.0, 0.0, "latent dimension"),
+    (np.array([0.0, np.nan]), np.zeros(2), "mu contains NaN"),
+])
+def test_kl_diag_gaussian_bad_input(mu, logvar, message):
+    with pytest.raises(ValueError, match=message):
+        kl_diag_gaussian(mu, logvar)

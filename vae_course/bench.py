@@ -1,0 +1,42 @@
+"""Benchmarks that print figures (JSON), never pass/fail: speed goals live here, not in tests.
+
+    python -m vae_course.bench train --model conv --epochs N --data-dir DIR --seed S [--loss bce]
+    python -m vae_course.bench slider
+
+``train`` prints one JSON object per epoch (``epoch``, ``test_loss``,
+``train_images_per_s``, ``elapsed_s``, ``device``, ...); ``slider`` prints one
+object with ``median_ms`` and ``p95_ms`` for the latent slider's update path.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vae_course.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train on MNIST, one JSON line per epoch")
+    train.add_argument("--model", default="conv", help="conv (default), mlp, or reference (the PyTorch-examples MLP VAE)")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--data-dir", default=None, help="folder of MNIST IDX files (default: $VAE_COURSE_DATA or download)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--loss", default="bce", help="bce (gray pixels, the PyTorch examples loss) or bernoulli (dynamic binarization)")
+    train.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+
+    slider = sub.add_parser("slider", help="time the latent slider's update (decode + redraw)")
+    slider.add_argument("--n", type=int, default=200, help="number of slider moves to time")
+    slider.add_argument("--seed", type=int, default=0)
+
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        from .train import benchmark_train
+        return benchmark_train(args)
+    from .widgets.latent import benchmark_slider
+    return benchmark_slider(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Entropy, cross-entropy and KL divergence, discrete and Gaussian.
+
+Every function accepts NumPy arrays (or Python numbers/lists) and torch tensors,
+and returns the same kind it was given (a Python float for scalar, non-tensor
+input). Values are in nats unless ``unit="bits"``.
+
+Equations (lecture 01):
+
+* entropy            H(p)    = -Σ_x p(x) log p(x)
+* cross-entropy      H(p, q) = -Σ_x p(x) log q(x)
+* KL divergence      KL(p‖q) =  Σ_x p(x) log(p(x)/q(x)) = H(p, q) - H(p)
+* Gaussian KL        KL(N(μ₁,σ₁²)‖N(μ₂,σ₂²)) = log(σ₂/σ₁) + (σ₁² + (μ₁-μ₂)²)/(2σ₂²) - ½
+* VAE KL term        KL(N(μ, diag σ²)‖N(0, I)) = -½ Σ_d (1 + log σ²_d - μ_d² - σ²_d)
+
+Conventions: 0·log 0 = 0, and KL(p‖q) = +inf when q(x) = 0 somewhere p(x) > 0
+(likewise H(p, q) = +inf there).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "entropy", "cross_entropy", "kl_discrete", "kl_normal", "kl_diag_gaussian",
+    "to_bits", "LN2",
+]
+
+LN2 = math.log(2.0)
+_UNITS = {"nats": 1.0, "bits": LN2}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _is_torch(*xs: Any) -> bool:
+    return any(isinstance(x, torch.Tensor) for x in xs)
+
+
+def _as_array(x: Any, name: str, use_torch: bool, like: torch.Tensor | None = None):
+    """Convert ``x`` to a float array/tensor, refusing non-numeric input with a ValueError."""
+    try:
+        if use_torch:
+            if isinstance(x, torch.Tensor):
+                return x if x.is_floating_point() else x.double()
+            dtype = like.dtype if like is not None and like.is_floating_point() else torch.float64
+            device = like.device if like is not None else None
+            return torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=dtype, device=device)
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {x!r}") from exc
+
+
+def _first_tensor(*xs: Any) -> torch.Tensor | None:
+    return next((x for x in xs if isinstance(x, torch.Tensor)), None)
+
+
+def _all_finite(x) -> bool:
+    return bool(torch.isfinite(x).all()) if isinstance(x, torch.Tensor) else bool(np.isfinite(x).all())
+
+
+def _check_finite(x, name: str) -> None:
+    if not _all_finite(x):
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def _finish(value, scalar_input: bool, unit: str):
+    if unit not in _UNITS:
+        raise ValueError(f"unit must be 'nats' or 'bits', got {unit!r}")
+    value = value / _UNITS[unit]
+    if scalar_input and not isinstance(value, torch.Tensor) and np.ndim(value) == 0:
+        return float(value)
+    return value
+
+
+def to_bits(nats):
+    """Convert nats to bits (divide by ln 2)."""
+    return nats / LN2
+
+
+def _check_distribution(p, name: str, atol: float) -> None:
+    """p is a probability vector along its last axis: finite, ≥ 0, summing to 1."""
+    if p.ndim == 0:
+        raise ValueError(f"{name} must be a vector of probabilities, got a single number")
+    if p.shape[-1] == 0:
+        raise ValueError(f"{name} is empty")
+    _check_finite(p, name)
+    if bool((p < 0).any()):
+        raise ValueError(f"{name} has negative entries; probabilities must be ≥ 0")
+    sums = p.sum(-1)
+    if isinstance(sums, torch.Tensor):
+        bad = bool(((sums - 1).abs() > atol).any())
+        worst = float(sums.flatten()[(sums - 1).abs().flatten().argmax()])
+    else:
+        bad = bool((np.abs(sums - 1) > atol).any())
+        worst = float(np.ravel(sums)[np.abs(np.ravel(sums) - 1).argmax()])
+    if bad:
+        raise ValueError(f"{name} must sum to 1 along its last axis (found a sum of {worst:.6g})")
+
+
+def _prepare_pair(p, q, atol: float):
+    use_torch = _is_torch(p, q)
+    like = _first_tensor(p, q)
+    p = _as_array(p, "p", use_torch, like)
+    q = _as_array(q, "q", use_torch, like)
+    _check_distribution(p, "p", atol)
+    _check_distribution(q, "q", atol)
+    if p.shape != q.shape:
+        raise ValueError(f"p and q must have the same shape, got {tuple(p.shape)} and {tuple(q.shape)}")
+    return p, q
+
+
+def _xlogy(x, y):
+    """x·log y with 0·log y = 0 (also for y = 0); x > 0, y = 0 gives -inf."""
+    if isinstance(x, torch.Tensor):
+        return torch.xlogy(x, y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(x == 0, 0.0, x * np.log(np.where(x == 0, 1.0, y)))
+    return out
+
+
+# ----------------------------------------------------------------------------- discrete
+
+def entropy(p, unit: str = "nats", atol: float = 1e-6):
+    """Entropy H(p) = -Σ_x p(x) log p(x) of a discrete distribution (last axis).
+
+    >>> round(entropy([0.5, 0.5], unit="bits"), 6)
+    1.0
+    """
+    scalar = not _is_torch(p)
+    p = _as_array(p, "p", _is_torch(p))
+    _check_distribution(p, "p", atol)
+    value = -_xlogy(p, p).sum(-1)
+    return _finish(value, scalar, unit)
+
+
+def cross_entropy(p, q, unit: str = "nats", atol: float = 1e-6):
+    """Cross-entropy H(p, q) = -Σ_x p(x) log q(x); +inf where q(x) = 0 < p(x)."""
+    scalar = not _is_torch(p, q)
+    p, q = _prepare_pair(p, q, atol)
+    value = -_xlogy(p, q).sum(-1)
+    return _finish(value, scalar, unit)
+
+
+def kl_discrete(p, q, unit: str = "nats", atol: float = 1e-6):
+    """KL(p‖q) = Σ_x p(x) log(p(x)/q(x)) ≥ 0; +inf where q(x) = 0 < p(x).
+
+    Computed as Σ p log p - Σ p log q, each term with 0·log 0 = 0.
+    """
+    scalar = not _is_torch(p, q)
+    p, q = _prepare_pair(p, q, atol)
+    plogp = _xlogy(p, p)
+    plogq = _xlogy(p, q)
+    value = (plogp - plogq).sum(-1)
+    return _finish(value, scalar, unit)
+
+
+# ----------------------------------------------------------------------------- Gaussian
+
+def kl_normal(mu1, sigma1, mu2=0.0, sigma2=1.0):
+    """KL(N(μ₁, σ₁²) ‖ N(μ₂, σ₂²)) in nats; the sigmas are standard deviations.
+
+    KL = log(σ₂/σ₁) + (σ₁² + (μ₁ - μ₂)²) / (2σ₂²) - ½
+
+    Broadcasts over NumPy arrays and torch tensors. Raises ``ValueError`` when a
+    sigma is ≤ 0 or any input is NaN/infinite.
+
+    >>> round(kl_normal(6.0, 4.0), 4)   # the lecture-01 homework
+    24.1137
+    """
+    use_torch = _is_torch(mu1, sigma1, mu2, sigma2)
+    like = _first_tensor(mu1, sigma1, mu2, sigma2)
+    names = ("mu1", "sigma1", "mu2", "sigma2")
+    args = [_as_array(v, n, use_torch, like) for v, n in zip((mu1, sigma1, mu2, sigma2), names)]
+    for value, name in zip(args, names):
+        _check_finite(value, name)
+    mu1, sigma1, mu2, sigma2 = args
+    for value, name in ((sigma1, "sigma1"), (sigma2, "sigma2")):
+        if bool((value <= 0).any()):
+            raise ValueError(f"{name} must be > 0 (it is a standard deviation), got {_show(value)}")
+    try:
+        if use_torch:
+            torch.broadcast_shapes(*(a.shape for a in args))
+        else:
+            np.broadcast_shapes(*(a.shape for a in args))
+    except (RuntimeError, ValueError) as exc:
+        shapes = ", ".join(str(tuple(a.shape)) for a in args)
+        raise ValueError(f"mu1, sigma1, mu2, sigma2 have shapes that do not broadcast: {shapes}") from exc
+    log = torch.log if use_torch else np.log
+    value = log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5
+    return _finish(value, not use_torch, "nats")
+
+
+def kl_diag_gaussian(mu, logvar, validate: bool = True):
+    """The VAE's KL term: KL(N(μ, diag σ²) ‖ N(0, I)) = -½ Σ_d (1 + log σ²_d - μ_d² - σ²_d).
+
+    ``mu`` and ``logvar`` (log σ², as an encoder outputs it) have the latent
+    dimension last; the result sums over it, one value (nats) per example.
+    ``validate=False`` skips the shape/finiteness checks (they synchronise a GPU).
+    """
+    use_torch = _is_torch(mu, logvar)
+    like = _first_tensor(mu, logvar)
+    mu = _as_array(mu, "mu", use_torch, like)
+    logvar = _as_array(logvar, "logvar", use_torch, like)
+    if validate:
+        if mu.shape != logvar.shape:
+            raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+        if mu.ndim == 0:
+            raise ValueError("mu and logvar need a latent dimension (their last axis)")
+        _check_finite(mu, "mu")
+        _check_finite(logvar, "logvar")
+    exp = torch.exp if use_torch else np.exp
+    value = -0.5 * (1 + logvar - mu**2 - exp(logvar)).sum(-1)
+    return _finish(value, not use_torch, "nats")
+
+
+def _show(x) -> str:
+    flat = x.flatten() if isinstance(x, torch.Tensor) else np.ravel(x)
+    if len(flat) == 1:
+        return f"{float(flat[0]):g}"
+    return f"values including {float(flat.min()):g}"

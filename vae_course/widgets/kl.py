@@ -1,0 +1,113 @@
+"""Lecture 01's KL explorer: two Gaussians, four sliders, both KL directions live."""
+from __future__ import annotations
+
+import math
+
+import ipywidgets as widgets
+import numpy as np
+
+from ..info import kl_normal
+from .base import FigureImage
+
+__all__ = ["KLExplorer"]
+
+
+def _float_slider(description: str, value: float, lo: float, hi: float, step: float) -> widgets.FloatSlider:
+    return widgets.FloatSlider(value=value, min=lo, max=hi, step=step, description=description,
+                               continuous_update=True, readout_format=".2f",
+                               style={"description_width": "2.5em"}, layout=widgets.Layout(width="260px"))
+
+
+class KLExplorer:
+    """Two Gaussians p = N(μ₁, σ₁²) and q = N(μ₂, σ₂²) with sliders; shows KL(p‖q) and KL(q‖p).
+
+    Display it as the last expression of a cell. ``set(mu1=..., sigma1=...)``
+    changes values from code (with a clear error for bad values), exactly as
+    moving the sliders would.
+    """
+
+    RANGES = {"mu1": (-5.0, 5.0, 0.05), "sigma1": (0.1, 4.0, 0.05),
+              "mu2": (-5.0, 5.0, 0.05), "sigma2": (0.1, 4.0, 0.05)}
+    LABELS = {"mu1": "μ₁", "sigma1": "σ₁", "mu2": "μ₂", "sigma2": "σ₂"}
+
+    def __init__(self, mu1: float = 0.0, sigma1: float = 1.0, mu2: float = 1.0, sigma2: float = 2.0):
+        self.sliders = {}
+        for name, value in zip(self.RANGES, (mu1, sigma1, mu2, sigma2)):
+            lo, hi, step = self.RANGES[name]
+            self._check_value(name, value)
+            self.sliders[name] = _float_slider(self.LABELS[name], float(value), lo, hi, step)
+        self.readout = widgets.HTML()
+        self.readout.add_class("kl-readout")
+        self.figure = FigureImage(figsize=(6.4, 2.8), dpi=80)
+        ax = self.figure.fig.add_subplot()
+        self.xs = np.linspace(-10, 10, 801)
+        (self._line_p,) = ax.plot(self.xs, self.xs * 0, color="C0", lw=2, label="p = N(μ₁, σ₁²)")
+        (self._line_q,) = ax.plot(self.xs, self.xs * 0, color="C3", lw=2, ls="--", label="q = N(μ₂, σ₂²)")
+        ax.set_xlim(-10, 10)
+        ax.set_xlabel("x")
+        ax.set_ylabel("density")
+        ax.legend(loc="upper right", fontsize=8)
+        self.figure.fig.tight_layout()
+        self._ax = ax
+        for slider in self.sliders.values():
+            slider.observe(self._on_change, names="value")
+        controls = widgets.VBox([widgets.HBox([self.sliders["mu1"], self.sliders["sigma1"]]),
+                                 widgets.HBox([self.sliders["mu2"], self.sliders["sigma2"]])])
+        self.widget = widgets.VBox([controls, self.readout, self.figure.widget])
+        self.widget.add_class("kl-explorer")
+        self.update()
+
+    @property
+    def values(self) -> dict:
+        return {name: slider.value for name, slider in self.sliders.items()}
+
+    def kl(self) -> tuple[float, float]:
+        """(KL(p‖q), KL(q‖p)) in nats at the current slider values."""
+        v = self.values
+        return (kl_normal(v["mu1"], v["sigma1"], v["mu2"], v["sigma2"]),
+                kl_normal(v["mu2"], v["sigma2"], v["mu1"], v["sigma1"]))
+
+    def _check_value(self, name: str, value) -> None:
+        if name not in self.RANGES:
+            raise ValueError(f"unknown parameter {name!r}; use one of {', '.join(self.RANGES)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+        lo, hi, _ = self.RANGES[name]
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise ValueError(f"{name} must be between {lo} and {hi}, got {value!r}")
+
+    def set(self, **values) -> None:
+        """Set parameters from code, e.g. ``explorer.set(mu1=2, sigma2=0.5)``; redraws once."""
+        for name, value in values.items():
+            self._check_value(name, value)
+        with self.widget.hold_trait_notifications():
+            self._batch = True
+            try:
+                for name, value in values.items():
+                    self.sliders[name].value = float(value)
+            finally:
+                self._batch = False
+        self.update()
+
+    _batch = False
+
+    def _on_change(self, change) -> None:
+        if not self._batch:
+            self.update()
+
+    def update(self) -> None:
+        v = self.values
+        p = np.exp(-0.5 * ((self.xs - v["mu1"]) / v["sigma1"]) ** 2) / (v["sigma1"] * math.sqrt(2 * math.pi))
+        q = np.exp(-0.5 * ((self.xs - v["mu2"]) / v["sigma2"]) ** 2) / (v["sigma2"] * math.sqrt(2 * math.pi))
+        self._line_p.set_ydata(p)
+        self._line_q.set_ydata(q)
+        self._ax.set_ylim(0, 1.1 * max(p.max(), q.max()))
+        forward, reverse = self.kl()
+        self.readout.value = (
+            f"<span class='kl-forward'>KL(p‖q) = <b>{forward:.4f}</b> nats ({forward / math.log(2):.4f} bits)</span>"
+            f" &nbsp;|&nbsp; <span class='kl-reverse'>KL(q‖p) = <b>{reverse:.4f}</b> nats "
+            f"({reverse / math.log(2):.4f} bits)</span>")
+        self.figure.refresh()
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
