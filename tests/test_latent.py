@@ -28,3 +28,11 @@ def test_reparameterize_shape_errors():
         reparameterize(torch.zeros(3), torch.zeros(2))
     with pytest.raises(ValueError, match="eps"):
         reparameterize(torch.zeros(3), torch.zeros(3), torch.zeros(4))
+
+
+def test_log_mean_exp_is_stable_and_exact():
+    from vae_course.elbo import log_mean_exp
+    a = torch.tensor([[1000.0, 1000.0], [1000.0 + torch.log(torch.tensor(3.0)).item(), 1000.0]])
+    torch.testing.assert_close(log_mean_exp(a, dim=0), torch.tensor([1000.0 + torch.log(torch.tensor(2.0)).item(), 1000.0]))
+    with pytest.raises(ValueError):
+        log_mean_exp(torch.zeros(0, 3), dim=0)
