@@ -18,6 +18,7 @@ def test_entropy_of_fair_coin_is_one_bit():
 
 def test_entropy_of_certain_outcome_is_zero():
     assert entropy([1.0, 0.0, 0.0]) == 0.0
+    assert f"{entropy([1.0, 0.0]):.4f}" == "0.0000"   # not "-0.0000"
 
 
 def test_discrete_values_match_torch_categorical():

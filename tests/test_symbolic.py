@@ -84,3 +84,9 @@ def test_kl_diag_expr_matches_info():
     assert float(S.kl_diag_expr(mus, logvars)) == pytest.approx(kl_diag_gaussian(mus, logvars))
     with pytest.raises(ValueError):
         S.kl_diag_expr([1], [])
+
+
+def test_plug_in_keeps_the_numbers_visible_and_the_value_right():
+    worked = S.plug_in(S.kl_standard_normal_steps()[-1].expr, {S.mu: 6, S.sigma: 4})
+    assert "6^{2}" in sp.latex(worked) and "4^{2}" in sp.latex(worked)
+    assert float(worked) == pytest.approx(kl_normal(6, 4))

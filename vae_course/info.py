@@ -131,7 +131,7 @@ def entropy(p, unit: str = "nats", atol: float = 1e-6):
     scalar = not _is_torch(p)
     p = _as_array(p, "p", _is_torch(p))
     _check_distribution(p, "p", atol)
-    value = -_xlogy(p, p).sum(-1)
+    value = 0.0 - _xlogy(p, p).sum(-1)   # 0.0 - x, not -x: a certain outcome gives 0.0, not -0.0
     return _finish(value, scalar, unit)
 
 

@@ -21,7 +21,7 @@ from sympy import stats
 __all__ = [
     "Step", "x", "mu", "sigma", "mu1", "sigma1", "mu2", "sigma2",
     "normal_pdf", "kl_gaussian_steps", "kl_standard_normal_steps", "kl_diag_steps",
-    "kl_normal_expr", "kl_diag_expr", "substitute_steps", "homework", "steps_latex", "show_steps",
+    "kl_normal_expr", "kl_diag_expr", "substitute_steps", "plug_in", "homework", "steps_latex", "show_steps",
 ]
 
 x = sp.Symbol("x", real=True)
@@ -140,6 +140,14 @@ def kl_diag_expr(mus, logvars) -> sp.Expr:
 def substitute_steps(steps: list[Step], values: dict) -> list[Step]:
     """The same steps with numbers put in (for worked solutions)."""
     return [Step(s.note, s.lhs, s.expr.subs(values), s.same_as_previous, s.extra) for s in steps]
+
+
+def plug_in(expr: sp.Expr, values: dict) -> sp.Expr:
+    """``expr`` with numbers put in but NOT simplified, e.g. 6²/2 + 4²/2 − log(4²)/2 − ½:
+    the line a student writes before computing. ``float(plug_in(...))`` is the value."""
+    values = {k: sp.sympify(v) for k, v in values.items()}
+    with sp.evaluate(False):
+        return expr.xreplace(values)
 
 
 def homework() -> dict:
