@@ -14,6 +14,7 @@ Derivations:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sympy as sp
 from sympy import stats
@@ -60,6 +61,12 @@ def _expect(expr, m, s):
 
 def kl_gaussian_steps() -> list[Step]:
     """KL(p‖q) for p = N(μ₁,σ₁²), q = N(μ₂,σ₂²), from the definition to the closed form."""
+    return list(_kl_gaussian_steps())
+
+
+@lru_cache(maxsize=1)
+def _kl_gaussian_steps() -> tuple[Step, ...]:
+    # sympy.stats takes ~0.5 s; the derivation never changes, so it is done once per process
     p = normal_pdf(x, mu1, sigma1)
     q = normal_pdf(x, mu2, sigma2)
     log_ratio = sp.expand_log(sp.log(p) - sp.log(q), force=True)
@@ -70,7 +77,7 @@ def kl_gaussian_steps() -> list[Step]:
     closed = sp.log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - sp.Rational(1, 2)
     E1 = sp.Symbol(r"\mathbb{E}_p[(x-\mu_1)^2]")
     E2 = sp.Symbol(r"\mathbb{E}_p[(x-\mu_2)^2]")
-    return [
+    return (
         Step("the first density", "p(x)", p, same_as_previous=False),
         Step("the second density", "q(x)", q, same_as_previous=False),
         Step("take logs: the √(2π) cancels, the σ's give a log-ratio, the exponents become quadratics",
@@ -85,7 +92,7 @@ def kl_gaussian_steps() -> list[Step]:
              same_as_previous=False),
         Step("substitute the two expectations", r"\mathrm{KL}(p\,\|\,q)", term_by_term, same_as_previous=False),
         Step("simplify: the closed form", r"\mathrm{KL}(p\,\|\,q)", closed),
-    ]
+    )
 
 
 def kl_standard_normal_steps() -> list[Step]:

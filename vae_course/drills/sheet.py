@@ -1,0 +1,110 @@
+"""A printable exam sheet: the questions, then (on a new page) the answer key with worked solutions.
+
+Written as Markdown (``sheet.md``) and as HTML with MathJax (``sheet.html``), where CSS page
+breaks keep the questions and the answer key on separate pages when printed.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from .core import TOLERANCE_TEXT, Drill
+from .make import KIND_LABELS
+
+__all__ = ["markdown_html", "sheet_markdown", "sheet_html", "write_sheet", "show_drill", "PAGE_BREAK"]
+
+PAGE_BREAK = '<div style="page-break-after: always; break-after: page;"></div>'
+
+_CSS = """
+body { font-family: Georgia, 'Times New Roman', serif; max-width: 46em; margin: 2em auto; line-height: 1.45; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
+.problem { break-inside: avoid; page-break-inside: avoid; border-top: 1px solid #ccc; padding-top: .4em; }
+.blank { margin-top: .6em; }
+.page-break { break-after: page; page-break-after: always; }
+.meta { color: #555; font-size: .9em; }
+@media print { body { margin: 0 1em; } a { color: black; } }
+"""
+_MATHJAX = """<script>
+window.MathJax = { tex: { inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']] } };
+</script>
+<script async src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>"""
+
+
+def markdown_html(text: str) -> str:
+    """Markdown with LaTeX to HTML (math left for MathJax). Uses mistune (installed with nbconvert)."""
+    try:
+        import mistune
+    except ImportError:   # pragma: no cover - mistune comes with Jupyter; keep a readable fallback
+        return "".join(f"<p>{html.escape(par)}</p>" for par in text.split("\n\n"))
+    return mistune.create_markdown(escape=True, plugins=["math"])(text)
+
+
+def _title(i: int, drill: Drill) -> str:
+    return f"Problem {i} · {KIND_LABELS.get(drill.kind, drill.kind)} ({drill.difficulty})"
+
+
+def _answer_line(drill: Drill) -> str:
+    if drill.choices:
+        return f"**Answer:** choice {int(drill.answer)}"
+    return f"**Answer:** ${drill.answer:.4f}$ {drill.unit}"
+
+
+def show_drill(drill: Drill, number: int | None = None, solution: bool = True) -> None:
+    """Display one drill in a notebook (question, then answer and worked solution) as Markdown."""
+    from IPython.display import Markdown, display
+
+    title = _title(number, drill) if number is not None else _title(0, drill).split(" · ", 1)[1]
+    text = f"#### {title}\n\n{drill.question}"
+    if solution:
+        text += f"\n\n**Solution.** {_answer_line(drill).removeprefix('**Answer:** ')}\n\n{drill.solution}"
+    display(Markdown(text))
+
+
+def sheet_markdown(drills: list[Drill], title: str = "KL divergence drills", seed: int | None = None) -> str:
+    """The sheet as Markdown: problems, a page break, then the answer key with worked solutions."""
+    about = f"{len(drills)} problems" + (f", seed {seed}" if seed is not None else "")
+    parts = [f"# {title}", f"*{about}. Give answers in the unit asked for, to 3–4 significant figures "
+                           f"(they are graded {TOLERANCE_TEXT}).*"]
+    for i, drill in enumerate(drills, 1):
+        blank = "" if drill.choices else f"\n\n**Your answer:** ______________ {drill.unit}"
+        parts.append(f"## {_title(i, drill)}\n\n{drill.question}{blank}")
+    parts.append(PAGE_BREAK)
+    parts.append("# Answer key")
+    for i, drill in enumerate(drills, 1):
+        parts.append(f"## {_title(i, drill)}\n\n{_answer_line(drill)}\n\n{drill.solution}")
+    return "\n\n".join(parts) + "\n"
+
+
+def sheet_html(drills: list[Drill], title: str = "KL divergence drills", seed: int | None = None) -> str:
+    """The same sheet as a standalone HTML page with MathJax and print CSS."""
+    about = f"{len(drills)} problems" + (f", seed {seed}" if seed is not None else "")
+    body = [f"<h1>{html.escape(title)}</h1>",
+            f"<p class='meta'>{html.escape(about)}. Give answers in the unit asked for, to 3–4 significant "
+            f"figures (they are graded {html.escape(TOLERANCE_TEXT)}).</p>"]
+    for i, drill in enumerate(drills, 1):
+        blank = "" if drill.choices else \
+            f"<p class='blank'><b>Your answer:</b> ______________ {html.escape(drill.unit)}</p>"
+        body.append(f"<section class='problem'><h2>{html.escape(_title(i, drill))}</h2>"
+                    f"{markdown_html(drill.question)}{blank}</section>")
+    body.append("<div class='page-break'></div>")
+    body.append("<h1>Answer key</h1>")
+    for i, drill in enumerate(drills, 1):
+        body.append(f"<section class='problem'><h2>{html.escape(_title(i, drill))}</h2>"
+                    f"{markdown_html(_answer_line(drill))}{markdown_html(drill.solution)}</section>")
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style>{_MATHJAX}</head>\n<body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+def write_sheet(drills: list[Drill], path, seed: int | None = None) -> tuple[Path, Path]:
+    """Write ``path`` (Markdown) and the same name with ``.html``; returns both paths."""
+    md_path = Path(path)
+    if md_path.suffix.lower() not in (".md", ".markdown"):
+        raise ValueError(f"the sheet path should end in .md, got {str(path)!r}")
+    html_path = md_path.with_suffix(".html")
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    for target, text in ((md_path, sheet_markdown(drills, seed=seed)), (html_path, sheet_html(drills, seed=seed))):
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    return md_path, html_path
