@@ -1,0 +1,320 @@
+"""Instant feedback: vae_course.grading.check and the question checks in vae_course.checks.
+
+Each question is checked against a right answer (full points), typical wrong answers (0 points
+on the checks they break, and the hint that names the mistake), and answers that crash.
+"""
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vae_course import grading
+from vae_course.checks import all_questions
+
+
+@pytest.fixture(autouse=True)
+def no_hidden_checks():
+    grading._HIDDEN.clear()
+    yield
+    grading._HIDDEN.clear()
+
+
+def failed(score):
+    return {c["name"]: c["message"] for c in score.details["checks"] if not c["passed"]}
+
+
+# ----------------------------------------------------------------------------- the mechanism
+
+def test_score_is_a_float_that_nbgrader_reads_and_carries_details(capsys):
+    s = grading.check("entropy_by_hand", 1.75)
+    assert isinstance(s, float) and s == 1.0
+    bundle = s._repr_mimebundle_()
+    assert float(bundle["text/plain"]) == 1.0                 # nbgrader: a number = partial credit
+    details = json.loads(json.dumps(bundle[grading.MIME]))    # JSON-serialisable for the notebook
+    assert details["qid"] == "entropy_by_hand" and details["earned"] == 1.0
+    assert "points: 1 / 1" in capsys.readouterr().out
+
+
+def test_unanswered_stub_scores_zero_with_a_message(capsys):
+    assert grading.check("homework", ...) == 0.0
+    assert "not answered yet" in capsys.readouterr().out
+
+
+def test_a_crashing_answer_never_raises(capsys):
+    def boom(*args):
+        raise ZeroDivisionError("division by zero")
+    s = grading.check("kl_code", boom)
+    assert s == 0.0
+    assert all("raised ZeroDivisionError" in m for m in failed(s).values())
+
+
+def test_an_answer_that_loops_or_exits_is_stopped():
+    def loops(p, q):
+        while True:
+            pass
+    s = grading.check("kl_code", loops, time_limit=0.2)
+    assert s == 0.0 and all("infinite loop" in m for m in failed(s).values())
+
+    def exits(p, q):
+        raise SystemExit(1)
+    assert grading.check("kl_code", exits) == 0.0
+
+
+def test_stub_function_returning_none_is_named():
+    def stub(p, q):
+        ...
+    s = grading.check("kl_code", stub)
+    assert s == 0.0 and all("returned None" in m for m in failed(s).values())
+
+
+def test_wrong_types_and_unknown_questions_score_zero(capsys):
+    assert grading.check("homework", "24.1") == 0.0
+    assert grading.check("homework", [1, 2, 3]) == 0.0
+    assert grading.check("no_such_question", 1.0) == 0.0
+    assert "no question 'no_such_question'" in capsys.readouterr().out
+
+
+def test_student_output_and_warnings_do_not_leak(capsys):
+    def noisy(p, q):
+        print("debug " * 100)
+        import warnings
+        warnings.warn("careful")
+        return float(np.sum(np.asarray(p) * np.log(np.asarray(p) / np.asarray(q))))
+    grading.check("kl_code", noisy)
+    captured = capsys.readouterr()
+    assert "debug" not in captured.out and captured.err == ""
+
+
+def test_partial_credit_is_split_over_checks_including_hidden_ones():
+    # three public checks pass out of four → 1.5 of 2 points
+    def kl_naive(p, q):
+        p, q = np.asarray(p, float), np.asarray(q, float)
+        with np.errstate(all="ignore"):
+            return float(np.sum(p * np.log(p / q)))
+    assert grading.check("kl_code", kl_naive) == pytest.approx(1.5)
+    grading.hidden("kl_code", "always fails", lambda f: False)
+    s = grading.check("kl_code", kl_naive)
+    assert s == pytest.approx(2 * 3 / 5)
+    assert [c["hidden"] for c in s.details["checks"]] == [False] * 4 + [True]
+    grading.hidden("kl_code", "always fails", lambda f: False)   # registering again replaces, no duplicates
+    assert len(grading.check("kl_code", kl_naive).details["checks"]) == 5
+
+
+def test_every_question_has_points_a_title_and_checks():
+    qs = all_questions()
+    assert len(qs) >= 20
+    for q in qs.values():
+        assert q.points > 0 and q.title and q.checks, q.qid
+
+
+# ----------------------------------------------------------------------------- lecture 01
+
+def kl_right(p, q):
+    p, q = np.asarray(p, float), np.asarray(q, float)
+    s = p > 0
+    return math.inf if np.any(q[s] == 0) else float(np.sum(p[s] * np.log(p[s] / q[s])))
+
+
+def kl_gauss_right(m1, s1, m2, s2):
+    return math.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
+
+
+def test_entropy_in_nats_gets_the_units_hint():
+    s = grading.check("entropy_by_hand", 1.75 * math.log(2))
+    assert s == 0 and "bits" in failed(s)["H(p) in bits"]
+
+
+def test_kl_by_hand_swapped_is_named():
+    right = (0.5 * math.log(4 / 3), 0.25 * math.log(0.5) + 0.75 * math.log(1.5))
+    assert grading.check("kl_by_hand", right) == 2.0
+    s = grading.check("kl_by_hand", right[::-1])
+    assert s == 0 and "swapped" in failed(s)["KL(p‖q)"]
+
+
+def test_kl_code_right_and_swapped():
+    assert grading.check("kl_code", kl_right) == 2.0
+    s = grading.check("kl_code", lambda p, q: kl_right(q, p))
+    assert "KL(q‖p)" in failed(s)["matches torch.distributions on random distributions"]
+
+
+def test_gauss_kl_right_and_variance_confusion():
+    assert grading.check("gauss_kl_code", kl_gauss_right) == 2.0
+    s = grading.check("gauss_kl_code", lambda m1, s1, m2, s2: kl_gauss_right(m1, math.sqrt(s1), m2, math.sqrt(s2)))
+    assert "standard deviations" in failed(s)["matches torch.distributions.kl_divergence"]
+
+
+def test_homework_values_both_directions():
+    assert grading.check("homework", (24.1137, 2.0425)) == 2.0
+    assert grading.check("homework", (kl_gauss_right(6, 4, 0, 1), kl_gauss_right(0, 1, 6, 4))) == 2.0
+    s = grading.check("homework", (kl_gauss_right(6, 2, 0, 1), 2.0425))          # σ² = 4 used as σ
+    assert s == 1.0 and "variance" in next(iter(failed(s).values()))
+
+
+def test_sympy_step():
+    from vae_course.symbolic import mu1, mu2, sigma1, x
+    assert grading.check("sympy_step", sigma1**2 + (mu1 - mu2) ** 2) == 2.0
+    assert grading.check("sympy_step", sigma1**2 + mu1**2 - 2 * mu1 * mu2 + mu2**2) == 2.0
+    s = grading.check("sympy_step", sigma1**2 + mu1**2 - mu2**2)
+    assert s == 1.0 and "cross term" in failed(s)["equals the expectation computed by sympy.stats"]
+    assert grading.check("sympy_step", (x - mu2) ** 2) == 0.0
+
+
+# ----------------------------------------------------------------------------- lecture 03
+
+def log_px(x, w, b, s):
+    v = w**2 + s**2
+    return -0.5 * math.log(2 * math.pi * v) - (x - b) ** 2 / (2 * v)
+
+
+def posterior(x, w, b, s):
+    v = s**2 / (w**2 + s**2)
+    return w * (x - b) / (w**2 + s**2), v
+
+
+def elbo(x, m, v, w, b, s):
+    return (-0.5 * math.log(2 * math.pi * s**2) - ((x - w * m - b) ** 2 + w**2 * v) / (2 * s**2)
+            - 0.5 * math.log(2 * math.pi) - (m**2 + v) / 2 + 0.5 * math.log(2 * math.pi * math.e * v))
+
+
+def test_elbo_questions():
+    assert grading.check("elbo_log_px", log_px) == 2.0
+    assert grading.check("elbo_posterior", posterior) == 2.0
+    assert grading.check("elbo_value", elbo) == 2.0
+    m, v = posterior(3.0, 2.0, 0.5, 1.0)
+    gap = log_px(3.0, 2.0, 0.5, 1.0) - elbo(3.0, 0.0, 1.0, 2.0, 0.5, 1.0)
+    kl = 0.5 * math.log(v) + (1 + m**2) / (2 * v) - 0.5
+    assert gap == pytest.approx(kl, abs=1e-12)      # the identity itself
+    assert grading.check("elbo_gap", kl) == 1.0
+
+
+def test_elbo_mistakes_are_named():
+    s = grading.check("elbo_log_px", lambda x, w, b, s: -0.5 * math.log(2 * math.pi * (abs(w) + s**2))
+                      - (x - b) ** 2 / (2 * (abs(w) + s**2)))
+    assert "w²" in failed(s)["matches numerical integration of p(x|z) p(z) over z"]
+    s = grading.check("elbo_posterior", lambda *a: (posterior(*a)[0], math.sqrt(posterior(*a)[1])))
+    assert s == 1.0 and "standard deviation" in failed(s)["posterior variance matches Bayes' rule on a grid"]
+    # forgetting the w²v term of E_q[(x - wz - b)²]
+    s = grading.check("elbo_value", lambda x, m, v, w, b, s_: elbo(x, m, v, w, b, s_) + w**2 * v / (2 * s_**2))
+    assert "Monte Carlo" in failed(s)["matches a Monte Carlo estimate of E_q[log p(x,z) - log q(z)]"]
+
+
+# ----------------------------------------------------------------------------- lecture 04
+
+def test_reparameterize_right_and_wrong():
+    assert grading.check("reparam_code", lambda mu, lv, eps: mu + torch.exp(0.5 * lv) * eps) == 3.0
+    s = grading.check("reparam_code", lambda mu, lv, eps: mu + torch.exp(lv) * eps)
+    assert "σ²" in failed(s)["z sits at ε's quantile of N(μ, σ²) with σ = exp(½ logvar)"]
+    s = grading.check("reparam_code", lambda mu, lv, eps: (mu + torch.exp(0.5 * lv) * eps).detach())
+    assert list(failed(s)) == ["gradients reach mu and logvar (checked by finite differences)"]
+
+
+def test_reparam_values():
+    assert grading.check("reparam_by_hand", [1.0, -1.0]) == 1.0
+    assert grading.check("reparam_by_hand", [1.0, -3.0]) == 0.0
+    assert grading.check("reparam_gradient", (3.0, 1.0)) == 2.0
+    assert grading.check("reparam_gradient", (3.0, 0.25)) == 1.0
+
+
+# ----------------------------------------------------------------------------- lecture 05
+
+def vae_loss(x, logits, mu, logvar):
+    recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+    kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp())
+    return (recon + kl) / x.shape[0]
+
+
+def test_shapes():
+    right = {"conv1": (8, 32, 14, 14), "conv2": (8, 64, 7, 7), "flat": (8, 3136)}
+    assert grading.check("conv_shapes", right) == 2.0
+    assert grading.check("conv_shapes", dict(right, flat=(3136,))) == pytest.approx(4 / 3, abs=1e-4)
+    assert grading.check("deconv_size", 13) == 1.0
+    assert grading.check("deconv_size", 14) == 0.0
+
+
+def test_vae_loss_right():
+    assert grading.check("vae_loss_code", vae_loss) == 3.0
+
+
+def test_vae_loss_averaging_over_pixels_is_diagnosed():
+    def mean_pixels(x, logits, mu, logvar):
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).mean(1)
+        kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), 1)
+        return (recon + kl).mean()
+    s = grading.check("vae_loss_code", mean_pixels)
+    assert "did you average where you should sum?" in failed(s)[
+        "reconstruction: Bernoulli NLL summed over the 784 pixels, mean over the batch"]
+
+
+def test_vae_loss_summing_over_batch_and_averaging_kl_are_diagnosed():
+    s = grading.check("vae_loss_code", lambda *a: vae_loss(*a) * a[0].shape[0])
+    assert any("batch size" in m for m in failed(s).values())
+    assert "duplicating" in failed(s)["does not grow with the batch size (the same batch twice gives the same loss)"]
+
+    def kl_mean_dims(x, logits, mu, logvar):
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+        return recon - 0.5 * torch.mean(1 + logvar - mu**2 - logvar.exp())
+    s = grading.check("vae_loss_code", kl_mean_dims)
+    assert "average where you should sum" in failed(s)["KL: summed over latent dimensions, mean over the batch"]
+
+
+def test_bits_per_dim():
+    assert grading.check("bits_per_dim", 100 / (784 * math.log(2))) == 1.0
+    assert grading.check("bits_per_dim", 100 / 784) == 0.0
+
+
+# ----------------------------------------------------------------------------- lecture 06
+
+def slerp(z0, z1, t):
+    omega = torch.arccos((z0 @ z1 / (z0.norm() * z1.norm())).clamp(-1, 1))
+    if torch.sin(omega).abs() < 1e-6:
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def test_slerp_right_and_lerp_wrong():
+    assert grading.check("slerp_code", slerp) == 3.0
+    s = grading.check("slerp_code", lambda a, b, t: (1 - t) * a + t * b)
+    assert set(failed(s)) == {"between unit vectors, every point has norm 1 (it stays on the sphere)",
+                              "equal steps in t sweep equal angles (vectors of equal norm)"}
+
+
+def test_slerp_without_the_parallel_fallback_loses_that_check():
+    def no_fallback(z0, z1, t):
+        omega = torch.arccos((z0 @ z1 / (z0.norm() * z1.norm())).clamp(-1, 1))
+        return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+    assert list(failed(grading.check("slerp_code", no_fallback))) == [
+        "(almost) parallel vectors give finite output, not NaN"]
+
+
+def test_latent_values():
+    assert grading.check("lerp_norm", 32.0) == 1.0
+    assert grading.check("lerp_norm", 16.0) == 0.0
+    assert grading.check("midpoint_norms", (math.sqrt(128) / 2, 8.0)) == 1.0
+    assert grading.check("midpoint_norms", (8.0, 8.0)) == 0.0
+
+
+# ----------------------------------------------------------------------------- lecture 07
+
+def test_active_units_variance_not_std():
+    assert grading.check("active_units_code", lambda mu, threshold=0.01: int((np.var(mu, 0) > threshold).sum())) == 2.0
+    s = grading.check("active_units_code", lambda mu, threshold=0.01: int((np.std(mu, 0) > threshold).sum()))
+    assert "standard deviation" in failed(s)["counts the active units of the synthetic history"]
+    s = grading.check("active_units_code", lambda mu, threshold=0.01: int((np.var(mu, 1) > threshold).sum()))
+    assert "varies over the data (axis 0), not over the latent dimensions" in failed(s)
+
+
+def test_collapse_dataset_and_answers():
+    data = grading.dataset("collapse_history")
+    assert data["mu"].shape == (500, 8) and data["kl_per_dim"].shape == (20, 8)
+    assert np.array_equal(data["mu"], grading.dataset("collapse_history")["mu"])   # the same every call
+    assert grading.check("collapsed_dims", [1, 3, 4, 6, 7]) == 1.0
+    assert "active" in failed(grading.check("collapsed_dims", [0, 2, 5])).popitem()[1]
+
+
+def test_free_bits():
+    assert grading.check("free_bits_code", lambda kl, lam: torch.clamp(kl, min=lam).sum()) == 2.0
+    s = grading.check("free_bits_code", lambda kl, lam: torch.clamp(kl.sum(), min=lam))
+    assert "each dimension" in failed(s)["matches a loop over the dimensions"]

@@ -1,0 +1,131 @@
+"""Each graded question's public checks: independent computations, never the solution copied.
+
+A question (:class:`Question`) has an id (the nbgrader ``grade_id`` of its test cell),
+points, and a list of :class:`Check`. A check is a function of the student's answer that
+returns ``True`` when it passes, or ``False`` / a string (a hint naming the likely mistake)
+when it fails; if it raises, the check fails and the error is reported.
+
+The references are computed another way than the exercise asks the student to: with
+``torch.distributions``, Monte Carlo with fixed seeds, numerical quadrature, brute force,
+or SymPy. One module per exercise notebook registers its questions with :func:`question`.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = ["Check", "Question", "question", "get", "all_questions", "close", "call", "NoReturnValue",
+           "dataset"]
+
+# the modules that register questions, in lecture order
+MODULES = ["entropy_kl", "elbo", "reparam", "conv_vae", "latent", "collapse"]
+
+
+@dataclass
+class Check:
+    name: str
+    test: Callable[[Any], Any]
+    hint: str = ""
+    weight: float = 1.0
+
+
+@dataclass
+class Question:
+    qid: str
+    points: float
+    title: str
+    checks: list[Check] = field(default_factory=list)
+
+    def check(self, name: str, hint: str = "", weight: float = 1.0):
+        """Decorator: register ``fn(answer) -> True | False | hint`` as one of this question's checks."""
+        def register(fn):
+            self.checks.append(Check(name, fn, hint, weight))
+            return fn
+        return register
+
+
+_REGISTRY: dict[str, Question] = {}
+_DATASETS: dict[str, Callable[[], dict]] = {}
+
+
+def question(qid: str, points: float, title: str) -> Question:
+    if qid in _REGISTRY:
+        raise ValueError(f"question id {qid!r} is registered twice")
+    _REGISTRY[qid] = Question(qid, float(points), title)
+    return _REGISTRY[qid]
+
+
+def _load_all() -> None:
+    for name in MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+
+
+def get(qid: str) -> Question:
+    """The question with id ``qid``; ``KeyError`` names the known ids."""
+    for name in MODULES:          # import only as far as needed: the first notebooks load fast
+        if qid in _REGISTRY:
+            break
+        importlib.import_module(f"{__name__}.{name}")
+    if qid not in _REGISTRY:
+        raise KeyError(f"no question {qid!r}; known: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[qid]
+
+
+def all_questions() -> dict[str, Question]:
+    _load_all()
+    return dict(_REGISTRY)
+
+
+def register_dataset(name: str):
+    def register(fn):
+        _DATASETS[name] = fn
+        return fn
+    return register
+
+
+def dataset(name: str) -> dict:
+    """Synthetic data an exercise works on (e.g. ``"collapse_history"``), the same on every machine."""
+    _load_all()
+    if name not in _DATASETS:
+        raise KeyError(f"no dataset {name!r}; known: {', '.join(sorted(_DATASETS))}")
+    return _DATASETS[name]()
+
+
+# ----------------------------------------------------------------------------- helpers for checks
+
+class NoReturnValue(Exception):
+    """The student's function returned None (usually: still the stub, or a missing ``return``)."""
+
+
+def call(fn, *args, **kwargs):
+    """Call the student's function; a None result becomes :class:`NoReturnValue`."""
+    if not callable(fn):
+        raise TypeError(f"expected a function, got {type(fn).__name__}")
+    out = fn(*args, **kwargs)
+    if out is None:
+        raise NoReturnValue()
+    return out
+
+
+def as_float(x) -> float:
+    """A Python float from a number, 0-d array or one-element tensor (TypeError otherwise)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu()
+        if x.numel() != 1:
+            raise TypeError(f"expected one number, got a tensor of shape {tuple(x.shape)}")
+        return float(x.reshape(()))
+    if hasattr(x, "shape") and getattr(x, "size", 1) != 1:
+        raise TypeError(f"expected one number, got an array of shape {x.shape}")
+    if x is Ellipsis or x is None:
+        raise TypeError("no answer yet")
+    return float(x)
+
+
+def close(a, b, rel: float = 1e-3, abs_: float = 1e-4) -> bool:
+    """|a - b| small, for numbers (a may be the student's answer of any numeric kind)."""
+    a, b = as_float(a), float(b)
+    if math.isinf(b):
+        return a == b
+    return math.isfinite(a) and abs(a - b) <= max(abs_, rel * abs(b))

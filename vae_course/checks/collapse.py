@@ -1,0 +1,111 @@
+"""Checks and synthetic data for exercises/07_posterior_collapse.
+
+Active units (Burda et al., 2016): latent dimension d is active when
+A_d = Cov_x(E_{q(z|x)}[z_d]) > 0.01, i.e. the encoder's mean for z_d varies across the data.
+References: ``torch.cov`` on the encoder means, plain Python loops for free bits.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import as_float, call, close, question, register_dataset
+
+ACTIVE = (0, 2, 5)
+
+
+@register_dataset("collapse_history")
+def collapse_history() -> dict:
+    """A synthetic end-of-training snapshot of a VAE with 8 latent dimensions, 3 of them used.
+
+    ``mu``: (500, 8) encoder means E_q[z|x] on 500 test images; ``kl_per_dim``: (20, 8)
+    per-epoch mean KL of each dimension (nats); ``recon``: (20,) per-epoch reconstruction loss.
+    """
+    rng = np.random.default_rng(7)
+    n, d, epochs = 500, 8, 20
+    std = np.full(d, 0.02)
+    std[list(ACTIVE)] = [1.0, 0.6, 0.3]
+    std[3] = 0.07                      # variance 0.0049: collapsed, though its std exceeds 0.01
+    mu = rng.normal(size=(n, d)) * std + 0.1 * rng.normal(size=d)
+    t = np.arange(1, epochs + 1)[:, None]
+    final = np.full(d, 0.002)
+    final[list(ACTIVE)] = [3.0, 1.5, 0.5]
+    kl = final * (1 - np.exp(-t / 4)) + 0.8 * np.exp(-t / 3) * (final < 0.1)
+    recon = 90 + 60 * np.exp(-np.arange(epochs) / 5)
+    return {"mu": mu, "kl_per_dim": kl, "recon": recon}
+
+
+def _ref_active(mu, threshold=0.01):
+    cov = torch.cov(torch.as_tensor(mu, dtype=torch.float64).T)   # rows of .T are dimensions
+    return int((cov.diagonal() > threshold).sum())
+
+
+# ----------------------------------------------------------------------------- q1 active units
+q = question("active_units_code", 2, "active_units(mu, threshold=0.01): count dims with Cov_x(E_q[z_d]) > threshold")
+
+
+@q.check("counts the active units of the synthetic history")
+def _(au):
+    mu = collapse_history()["mu"]
+    got, ref = int(as_float(call(au, mu))), _ref_active(mu)
+    if got == int((mu.std(0) > 0.01).sum()) and got != ref:
+        return "you thresholded the standard deviation; the criterion is the variance (covariance) > 0.01"
+    return got == ref or f"got {got}, expected {ref}"
+
+
+@q.check("varies over the data (axis 0), not over the latent dimensions",
+         hint="mu has shape (N, D): the variance is over the N data points, one value per latent dimension")
+def _(au):
+    rng = np.random.default_rng(1)
+    mu = rng.normal(size=(200, 6)) * np.array([1.0, 0.0, 0.5, 0.0, 0.0, 0.2])
+    return int(as_float(call(au, mu))) == _ref_active(mu)
+
+
+@q.check("respects the threshold argument")
+def _(au):
+    rng = np.random.default_rng(2)
+    mu = rng.normal(size=(300, 4)) * np.array([1.0, 0.3, 0.1, 0.01])   # variances 1, 0.09, 0.01, 1e-4
+    return int(as_float(call(au, mu, threshold=0.05))) == _ref_active(mu, 0.05)
+
+
+# ----------------------------------------------------------------------------- q2 which collapsed
+q = question("collapsed_dims", 1, "the collapsed latent dimensions of the synthetic history")
+
+
+@q.check("the indices of the inactive dimensions, in increasing order",
+         hint="collapsed = not active: the encoder mean barely varies across the data (variance ≤ 0.01)")
+def _(answer):
+    cov = torch.cov(torch.as_tensor(collapse_history()["mu"]).T).diagonal()
+    ref = [d for d in range(len(cov)) if cov[d] <= 0.01]
+    got = [int(v) for v in answer]
+    if got == [d for d in range(len(cov)) if d not in ref]:
+        return "those are the active dimensions; the question asks for the collapsed ones"
+    return got == ref
+
+
+# ----------------------------------------------------------------------------- q3 free bits
+q = question("free_bits_code", 2, "free_bits_kl(kl_per_dim, lam): Σ_d max(λ, KL_d)")
+
+
+def _kl_vec():
+    return torch.tensor([0.01, 0.4, 2.0, 0.05, 1.2], dtype=torch.float64)
+
+
+@q.check("matches a loop over the dimensions")
+def _(fb):
+    kl = _kl_vec()
+    ref = sum(max(0.5, float(k)) for k in kl)
+    got = as_float(call(fb, kl, 0.5))
+    if close(got, max(0.5, float(kl.sum()))):
+        return "you clamped the total KL; free bits clamps each dimension: Σ_d max(λ, KL_d)"
+    return close(got, ref, rel=1e-6)
+
+
+@q.check("gives no gradient to dimensions below λ (and gradient 1 above)",
+         hint="use torch.clamp(kl_per_dim, min=lam) or torch.maximum, so autograd sees the max")
+def _(fb):
+    kl = _kl_vec().requires_grad_()
+    out = call(fb, kl, 0.5)
+    out.backward()
+    want = torch.tensor([0.0, 0.0, 1.0, 0.0, 1.0], dtype=torch.float64)
+    return kl.grad is not None and bool(torch.allclose(kl.grad, want))

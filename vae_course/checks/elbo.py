@@ -1,0 +1,135 @@
+"""Checks for exercises/03_elbo: the exact linear-Gaussian model z ~ N(0,1), x|z ~ N(w z + b, s²).
+
+References by brute force on a grid of z (log p(x) = log ∫ p(x|z) p(z) dz by the trapezoid
+rule in log space; the posterior by Bayes' rule on the grid) and by Monte Carlo with
+torch.distributions: none of them uses the closed forms the student writes.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import torch
+from torch.distributions import Normal
+
+from . import as_float, call, close, question
+
+Z = torch.linspace(-20.0, 20.0, 40_001, dtype=torch.float64)   # the trapezoid rule converges fast here
+DZ = float(Z[1] - Z[0])
+PARAMS = [(3.0, 2.0, 0.5, 1.0), (-1.0, 0.5, 0.0, 0.3), (0.7, -1.5, 2.0, 2.0)]   # (x, w, b, s)
+
+
+def _log_joint(x, w, b, s):
+    return Normal(0.0, 1.0).log_prob(Z) + Normal(w * Z + b, s).log_prob(torch.tensor(x, dtype=torch.float64))
+
+
+@lru_cache(maxsize=None)
+def grid_log_px(x, w, b, s) -> float:
+    return float(torch.logsumexp(_log_joint(x, w, b, s), 0) + math.log(DZ))
+
+
+@lru_cache(maxsize=None)
+def grid_posterior(x, w, b, s) -> tuple[float, float]:
+    post = torch.softmax(_log_joint(x, w, b, s), 0)
+    m = float((post * Z).sum())
+    return m, float((post * (Z - m) ** 2).sum())
+
+
+@lru_cache(maxsize=None)
+def mc_elbo(x, m, v, w, b, s, n=200_000) -> float:
+    g = torch.Generator().manual_seed(0)
+    q = Normal(torch.tensor(m, dtype=torch.float64), math.sqrt(v))
+    z = q.loc + q.scale * torch.randn(n, generator=g, dtype=torch.float64)
+    log_w = Normal(0.0, 1.0).log_prob(z) + Normal(w * z + b, s).log_prob(torch.tensor(x, dtype=torch.float64)) - q.log_prob(z)
+    return float(log_w.mean()), float(log_w.std() / math.sqrt(n))   # estimate and its standard error
+
+
+def grid_kl_q_post(x, m, v, w, b, s) -> float:
+    log_post = _log_joint(x, w, b, s) - grid_log_px(x, w, b, s)
+    q = Normal(torch.tensor(m, dtype=torch.float64), math.sqrt(v))
+    qz = q.log_prob(Z).exp()
+    return float((qz * (q.log_prob(Z) - log_post)).sum() * DZ)
+
+
+# ----------------------------------------------------------------------------- q1 log p(x)
+q = question("elbo_log_px", 2, "log_px(x, w, b, s): the exact log-evidence of the linear-Gaussian model")
+
+
+@q.check("matches numerical integration of p(x|z) p(z) over z")
+def _(log_px):
+    for x, w, b, s in PARAMS:
+        got, ref = as_float(call(log_px, x, w, b, s)), grid_log_px(x, w, b, s)
+        wrong_var = float(Normal(b, math.sqrt(abs(w) + s**2)).log_prob(torch.tensor(x)))
+        if close(got, wrong_var, rel=1e-4) and not close(got, ref):
+            return "the variance of w·z is w², not w: x ~ N(b, w² + s²)"
+        if not close(got, ref, rel=1e-4):
+            return f"for (x, w, b, s) = {(x, w, b, s)} got {got:.6g}, expected {ref:.6g}: x ~ N(b, w² + s²)"
+    return True
+
+
+@q.check("log p(x) ≤ log of the density's peak", hint="a log-density of N(b, v) at its mean is -½ log(2πv)")
+def _(log_px):
+    return as_float(call(log_px, 0.5, 2.0, 0.5, 1.0)) <= -0.5 * math.log(2 * math.pi * 5.0) + 1e-6
+
+
+# ----------------------------------------------------------------------------- q2 posterior
+q = question("elbo_posterior", 2, "posterior(x, w, b, s) → (mean, variance) of p(z|x)")
+
+
+def _posterior_pairs(post):
+    for x, w, b, s in PARAMS:
+        out = call(post, x, w, b, s)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise TypeError("posterior must return a pair (mean, variance)")
+        yield (x, w, b, s), as_float(out[0]), as_float(out[1])
+
+
+@q.check("posterior mean matches Bayes' rule on a grid", hint="mean = w (x - b) / (w² + s²)")
+def _(post):
+    for params, m, _ in _posterior_pairs(post):
+        if not close(m, grid_posterior(*params)[0], rel=1e-4):
+            return f"for (x, w, b, s) = {params} the mean should be {grid_posterior(*params)[0]:.6g}, got {m:.6g}"
+    return True
+
+
+@q.check("posterior variance matches Bayes' rule on a grid", hint="variance = s² / (w² + s²)")
+def _(post):
+    for params, _, v in _posterior_pairs(post):
+        ref = grid_posterior(*params)[1]
+        if close(v, math.sqrt(ref), rel=1e-4):
+            return "that is the standard deviation; return the variance"
+        if not close(v, ref, rel=1e-4):
+            return f"for (x, w, b, s) = {params} the variance should be {ref:.6g}, got {v:.6g}"
+    return True
+
+
+# ----------------------------------------------------------------------------- q3 the ELBO
+q = question("elbo_value", 2, "elbo(x, m, v, w, b, s) for q(z) = N(m, v)")
+
+
+@q.check("matches a Monte Carlo estimate of E_q[log p(x,z) - log q(z)]")
+def _(elbo):
+    for (x, w, b, s), (m, v) in zip(PARAMS, [(0.5, 0.4), (0.0, 1.0), (-1.0, 0.2)]):
+        got, (ref, se) = as_float(call(elbo, x, m, v, w, b, s)), mc_elbo(x, m, v, w, b, s)
+        if not abs(got - ref) <= max(0.02, 4 * se):      # (written so that NaN fails)
+            return (f"for x={x}, q=N({m}, {v}) got {got:.5g}, Monte Carlo says {ref:.5g}; "
+                    "remember E_q[(x - wz - b)²] = (x - wm - b)² + w² v")
+    return True
+
+
+@q.check("equals log p(x) when q is the exact posterior (the bound is tight)")
+def _(elbo):
+    x, w, b, s = PARAMS[0]
+    m, v = grid_posterior(x, w, b, s)
+    return close(call(elbo, x, m, v, w, b, s), grid_log_px(x, w, b, s), rel=1e-4)
+
+
+# ----------------------------------------------------------------------------- q4 the gap
+q = question("elbo_gap", 1, "KL(q‖p(z|x)) for x = 3, w = 2, b = 0.5, s = 1 and q = N(0, 1)")
+
+
+@q.check("equals KL(q‖posterior) by numerical integration (= log p(x) - ELBO)",
+         hint="KL(N(m,v)‖N(m',v')) with the posterior's mean and variance from question 2")
+def _(answer):
+    ref = grid_kl_q_post(3.0, 0.0, 1.0, 2.0, 0.5, 1.0)
+    return close(answer, ref, rel=1e-4)

@@ -1,0 +1,195 @@
+"""Checks for exercises/01_entropy_and_kl: entropy, discrete KL, Gaussian KL, the homework, a SymPy step.
+
+References come from torch.distributions (Categorical, Normal), Monte Carlo, sympy.stats and
+brute-force sums, never from the closed forms the student is asked to write.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import as_float, call, close, question
+
+# torch is imported inside the checks that need it, so the first questions load fast
+
+
+def _kl_cat(p, q) -> float:
+    import torch
+    from torch.distributions import Categorical, kl_divergence
+    return float(kl_divergence(Categorical(probs=torch.tensor(p, dtype=torch.float64)),
+                               Categorical(probs=torch.tensor(q, dtype=torch.float64))))
+
+
+def _kl_gauss(m1, s1, m2, s2) -> float:
+    import torch
+    from torch.distributions import Normal, kl_divergence
+    d = lambda m, s: Normal(torch.tensor(m, dtype=torch.float64), torch.tensor(s, dtype=torch.float64))
+    return float(kl_divergence(d(m1, s1), d(m2, s2)))
+
+
+def _pair(answer):
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        raise TypeError("expected a pair (forward, reverse) of numbers")
+    return as_float(answer[0]), as_float(answer[1])
+
+
+# ----------------------------------------------------------------------------- q1 entropy by hand
+q = question("entropy_by_hand", 1, "entropy of p = (1/2, 1/4, 1/8, 1/8) in bits")
+P1 = [0.5, 0.25, 0.125, 0.125]
+
+
+@q.check("H(p) in bits", hint="H(p) = -Σ p log₂ p: each outcome costs log₂(1/p) bits")
+def _(answer):
+    ref = -sum(p * math.log2(p) for p in P1)      # brute force over the four outcomes
+    if close(answer, ref * math.log(2)):
+        return "that is the entropy in nats; the question asks for bits (divide by ln 2)"
+    return close(answer, ref)
+
+
+# ----------------------------------------------------------------------------- q2 KL by hand, both ways
+q = question("kl_by_hand", 2, "KL(p‖q) and KL(q‖p) for p = (1/2, 1/2), q = (1/4, 3/4), in nats")
+P2, Q2 = [0.5, 0.5], [0.25, 0.75]
+
+
+@q.check("KL(p‖q)", hint="KL(p‖q) = Σ p log(p/q): the weights are p's")
+def _(answer):
+    fwd, _ = _pair(answer)
+    if close(fwd, _kl_cat(Q2, P2)):
+        return "that is KL(q‖p): you swapped the arguments (KL(p‖q) averages log(p/q) under p)"
+    if close(fwd, _kl_cat(P2, Q2) / math.log(2)):
+        return "that is in bits; use the natural log (nats)"
+    return close(fwd, _kl_cat(P2, Q2))
+
+
+@q.check("KL(q‖p)", hint="KL(q‖p) = Σ q log(q/p): the weights are q's")
+def _(answer):
+    _, rev = _pair(answer)
+    if close(rev, _kl_cat(P2, Q2)):
+        return "that is KL(p‖q) again: KL is not symmetric"
+    return close(rev, _kl_cat(Q2, P2))
+
+
+# ----------------------------------------------------------------------------- q3 discrete KL in code
+q = question("kl_code", 2, "kl_divergence(p, q) for discrete distributions, in nats")
+
+
+@q.check("matches torch.distributions on random distributions")
+def _(kl):
+    rng = np.random.default_rng(0)
+    for k in (2, 5, 10):
+        p, r = rng.dirichlet(np.ones(k)), rng.dirichlet(np.ones(k))
+        got = as_float(call(kl, p, r))
+        if close(got, _kl_cat(r, p)) and not close(got, _kl_cat(p, r)):
+            return "you computed KL(q‖p): the sum is weighted by p, the first argument"
+        if close(got, _kl_cat(p, r) / math.log(2)):
+            return "your value is in bits; use np.log (nats)"
+        if not close(got, _kl_cat(p, r)):
+            return f"for k={k} outcomes you got {got:.6g}, expected {_kl_cat(p, r):.6g}: KL(p‖q) = Σ p log(p/q)"
+    return True
+
+
+@q.check("KL(p‖p) = 0")
+def _(kl):
+    p = np.array([0.2, 0.3, 0.5])
+    return close(call(kl, p, p.copy()), 0.0)
+
+
+@q.check("outcomes with p(x) = 0 contribute 0 (0·log 0 = 0)",
+         hint="with p(x) = 0, p·log(p/q) is 0·(-inf) = nan in NumPy: sum only where p > 0")
+def _(kl):
+    p, r = np.array([0.0, 0.5, 0.5]), np.array([0.2, 0.4, 0.4])
+    return close(call(kl, p, r), _kl_cat(p, r))
+
+
+@q.check("infinite when q(x) = 0 < p(x)", hint="log(p/0) = +inf: KL(p‖q) is infinite when q misses p's support")
+def _(kl):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = as_float(call(kl, np.array([0.5, 0.5]), np.array([1.0, 0.0])))
+    return math.isinf(got) and got > 0
+
+
+# ----------------------------------------------------------------------------- q4 Gaussian KL in code
+q = question("gauss_kl_code", 2, "kl_gauss(mu1, sigma1, mu2, sigma2): KL(N(μ₁,σ₁²)‖N(μ₂,σ₂²)) in nats")
+CASES = [(0.0, 1.0, 0.0, 1.0), (1.0, 2.0, -0.5, 0.7), (6.0, 4.0, 0.0, 1.0), (-2.0, 0.3, 1.0, 3.0)]
+
+
+@q.check("matches torch.distributions.kl_divergence")
+def _(kl):
+    for m1, s1, m2, s2 in CASES:
+        got = as_float(call(kl, m1, s1, m2, s2))
+        if close(got, _kl_gauss(m2, s2, m1, s1)) and not close(got, _kl_gauss(m1, s1, m2, s2)):
+            return "you computed KL(N(μ₂,σ₂²)‖N(μ₁,σ₁²)): the arguments are swapped"
+        if s1 != 1.0 and close(got, _kl_gauss(m1, math.sqrt(s1), m2, math.sqrt(s2))):
+            return "you treated sigma as a variance: the arguments are standard deviations (variance = sigma²)"
+        if not close(got, _kl_gauss(m1, s1, m2, s2)):
+            return (f"KL(N({m1},{s1}²)‖N({m2},{s2}²)): got {got:.6g}, expected {_kl_gauss(m1, s1, m2, s2):.6g}; "
+                    "check log(σ₂/σ₁) and the ½")
+    return True
+
+
+@q.check("agrees with a Monte Carlo estimate E_p[log p(x) - log q(x)]")
+def _(kl):
+    import torch
+    from torch.distributions import Normal
+    g = torch.Generator().manual_seed(0)
+    p, r = Normal(torch.tensor(1.0, dtype=torch.float64), 2.0), Normal(torch.tensor(-0.5, dtype=torch.float64), 1.5)
+    x = p.loc + p.scale * torch.randn(200_000, generator=g, dtype=torch.float64)
+    mc = float((p.log_prob(x) - r.log_prob(x)).mean())
+    return abs(as_float(call(kl, 1.0, 2.0, -0.5, 1.5)) - mc) < 0.02
+
+
+# ----------------------------------------------------------------------------- q5 the homework
+q = question("homework", 2, "μ = 6, σ = 4: KL(N(μ,σ²)‖N(0,1)) and KL(N(0,1)‖N(μ,σ²))")
+
+
+@q.check("KL(N(6, 4²) ‖ N(0, 1)) ≈ 24.1137 nats")
+def _(answer):
+    fwd, _ = _pair(answer)
+    if close(fwd, _kl_gauss(6.0, 2.0, 0.0, 1.0)):
+        return "σ = 4 is the standard deviation: the variance is σ² = 16, not 4"
+    if close(fwd, _kl_gauss(0.0, 1.0, 6.0, 4.0)):
+        return "that is the reverse direction KL(N(0,1)‖N(6,4²))"
+    return close(fwd, _kl_gauss(6.0, 4.0, 0.0, 1.0))
+
+
+@q.check("KL(N(0, 1) ‖ N(6, 4²)) ≈ 2.0425 nats")
+def _(answer):
+    _, rev = _pair(answer)
+    if close(rev, _kl_gauss(6.0, 4.0, 0.0, 1.0)):
+        return "that is the forward direction again: KL is not symmetric"
+    if close(rev, _kl_gauss(0.0, 1.0, 6.0, 2.0)):
+        return "σ = 4 is the standard deviation: the variance is σ² = 16, not 4"
+    return close(rev, _kl_gauss(0.0, 1.0, 6.0, 4.0))
+
+
+# ----------------------------------------------------------------------------- q6 one SymPy step
+q = question("sympy_step", 2, "E_{x~N(μ₁,σ₁²)}[(x - μ₂)²] as a SymPy expression")
+
+
+def _sympy_reference():
+    import sympy as sp
+    from sympy import stats
+    from vae_course.symbolic import mu1, mu2, sigma1
+    X = stats.Normal("X", mu1, sigma1)
+    return sp, stats.E((X - mu2) ** 2), (mu1, mu2, sigma1)
+
+
+@q.check("a SymPy expression in μ₁, σ₁, μ₂ only (x integrated out)",
+         hint="use the symbols mu1, sigma1, mu2 from vae_course.symbolic; the answer must not contain x")
+def _(expr):
+    sp, _, allowed = _sympy_reference()
+    expr = sp.sympify(expr)
+    return bool(expr.free_symbols) and expr.free_symbols <= set(allowed)
+
+
+@q.check("equals the expectation computed by sympy.stats",
+         hint="write x - μ₂ = (x - μ₁) + (μ₁ - μ₂) and expand: the cross term has expectation 0")
+def _(expr):
+    sp, ref, (m1, m2, s1) = _sympy_reference()
+    diff = sp.simplify(sp.sympify(expr) - ref)
+    if diff == 0:
+        return True
+    if sp.simplify(sp.sympify(expr) - (s1**2 + m1**2 - m2**2)) == 0:
+        return "(μ₁ - μ₂)² is not μ₁² - μ₂²: the cross term -2μ₁μ₂ is missing"
+    return False
