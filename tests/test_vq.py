@@ -1,0 +1,107 @@
+import math
+
+import pytest
+import torch
+
+from vae_course.models import build_model
+from vae_course.vq import VQVAE, VectorQuantizer, perplexity
+
+
+def _quantizer(codebook, **kw):
+    vq = VectorQuantizer(num_codes=codebook.shape[0], code_dim=codebook.shape[1], **kw)
+    with torch.no_grad():
+        vq.codebook.copy_(codebook)
+    return vq
+
+
+def test_nearest_code_matches_brute_force():
+    torch.manual_seed(0)
+    vq = VectorQuantizer(num_codes=32, code_dim=5)
+    flat = torch.randn(500, 5) * 0.1
+    expected = torch.cdist(flat, vq.codebook.detach()).argmin(1)
+    assert torch.equal(vq.nearest(flat), expected)
+    # a hand-made case: codes on the axes, each input next to one of them
+    vq = _quantizer(torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]))
+    z_e = torch.tensor([[0.9, 0.2], [0.1, -0.1], [0.2, 0.7], [0.6, 0.5]]).T.reshape(1, 2, 2, 2)
+    out = vq.eval()(z_e)
+    assert out.indices.reshape(-1).tolist() == [1, 0, 2, 1]
+    # the forward value is exactly the chosen code
+    torch.testing.assert_close(out.z_q.permute(0, 2, 3, 1).reshape(-1, 2), vq.codebook.detach()[[1, 0, 2, 1]])
+
+
+def test_straight_through_gradient_and_stop_gradients():
+    codebook = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    vq = _quantizer(codebook).eval()
+    z_e = torch.tensor([[[[0.9]], [[0.2]]], [[[0.1]], [[0.8]]]], requires_grad=True)   # (2, 2, 1, 1)
+    w = torch.tensor([[[[2.0]], [[-3.0]]], [[[0.5]], [[4.0]]]])
+    out = vq(z_e)
+    # straight-through: ∂(w·z_q)/∂z_e = w (the quantizer's Jacobian is taken as the identity)
+    (g,) = torch.autograd.grad((w * out.z_q).sum(), z_e)
+    torch.testing.assert_close(g, w)
+    assert torch.autograd.grad((w * out.z_q).sum(), vq.codebook, allow_unused=True)[0] is None
+    e = codebook[[1, 2]].reshape(2, 2, 1, 1)
+    # commitment loss ‖z_e − sg[e]‖² reaches the encoder only: ∂/∂z_e = 2 (z_e − e) / B
+    g_ze, g_cb = torch.autograd.grad(out.commitment_loss, (z_e, vq.codebook), allow_unused=True)
+    torch.testing.assert_close(g_ze, (z_e.detach() - e))     # 2 (z_e − e) / B with B = 2
+    assert g_cb is None
+    # codebook loss ‖sg[z_e] − e‖² reaches the codebook only: ∂/∂e_k = Σ_{i→k} 2 (e_k − z_e,i) / B
+    g_ze, g_cb = torch.autograd.grad(out.codebook_loss, (z_e, vq.codebook), allow_unused=True)
+    assert g_ze is None
+    expected = torch.zeros(3, 2)
+    expected[1] = codebook[1] - torch.tensor([0.9, 0.2])
+    expected[2] = codebook[2] - torch.tensor([0.1, 0.8])
+    torch.testing.assert_close(g_cb, expected)
+    torch.testing.assert_close(out.codebook_loss, torch.tensor(((0.1**2 + 0.2**2) + (0.1**2 + 0.2**2)) / 2))
+
+
+def test_perplexity_counts_effective_codes():
+    assert float(perplexity(torch.arange(8).repeat(5), 8)) == pytest.approx(8.0)
+    assert float(perplexity(torch.full((40,), 3), 8)) == pytest.approx(1.0)
+    idx = torch.tensor([0, 0, 1, 1])                              # two codes equally: perplexity 2
+    assert float(perplexity(idx, 16)) == pytest.approx(2.0)
+
+
+def test_dead_codes_are_reseeded_onto_encoder_outputs():
+    torch.manual_seed(0)
+    codebook = torch.tensor([[0.0, 0.0], [100.0, 100.0], [-100.0, 50.0]])   # codes 1, 2 never win
+    vq = _quantizer(codebook, reseed_every=1).train()
+    z_e = torch.randn(4, 2, 3, 3) * 0.1
+    vq(z_e)
+    flat = z_e.permute(0, 2, 3, 1).reshape(-1, 2)
+    assert vq.reseeded == 2
+    torch.testing.assert_close(vq.codebook.detach()[0], torch.zeros(2))        # the live code stays
+    for k in (1, 2):                                                             # dead ones now sit on data
+        assert torch.cdist(vq.codebook.detach()[k:k + 1], flat).min() < 1e-6
+    # without re-seeding nothing moves
+    vq = _quantizer(codebook).train()
+    vq(z_e)
+    assert vq.reseeded == 0 and torch.equal(vq.codebook.detach(), codebook)
+
+
+def test_vqvae_loss_terms_train_and_rebuild():
+    torch.manual_seed(0)
+    model = VQVAE(num_codes=16, code_dim=4, hidden=8)
+    x = torch.rand(8, 1, 28, 28)
+    terms = model.loss_terms(x, beta=4.0, free_bits=1.0)          # VAE keywords are accepted and ignored
+    assert {"loss", "recon", "codebook", "commitment", "perplexity", "codes_used"} <= set(terms)
+    torch.testing.assert_close(terms["loss"], terms["recon"] + terms["codebook"] + 0.25 * terms["commitment"])
+    terms["loss"].backward()
+    for name in ("encoder.0.weight", "decoder.0.weight", "quantizer.codebook"):
+        assert dict(model.named_parameters())[name].grad.abs().sum() > 0, name
+    assert model.reconstruct(x).shape == (8, 1, 28, 28)
+    idx = model.codes(x)
+    assert idx.shape == (8, 7, 7) and idx.max() < 16
+    assert model.decode_indices(idx).shape == (8, 1, 28, 28)
+    again = build_model(model.config)
+    assert isinstance(again, VQVAE) and again.config == model.config
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="num_codes"):
+        VectorQuantizer(num_codes=0)
+    with pytest.raises(ValueError, match="reseed_every"):
+        VectorQuantizer(reseed_every=0)
+    with pytest.raises(ValueError, match="shape"):
+        VectorQuantizer(code_dim=4)(torch.zeros(2, 3, 7, 7))
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
+        VQVAE().loss_terms(torch.zeros(2, 28, 28))
