@@ -7,18 +7,12 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..elbo import LinearGaussian
-from .base import FigureImage
+from .base import FigureImage, SliderPanel
 
 __all__ = ["ELBOExplorer"]
 
 
-def _slider(description: str, value: float, lo: float, hi: float, step: float) -> widgets.FloatSlider:
-    return widgets.FloatSlider(value=value, min=lo, max=hi, step=step, description=description,
-                               continuous_update=True, readout_format=".2f",
-                               style={"description_width": "4em"}, layout=widgets.Layout(width="300px"))
-
-
-class ELBOExplorer:
+class ELBOExplorer(SliderPanel):
     """Sliders on q's mean μ and log-variance log σ² for one observation x of a :class:`LinearGaussian`.
 
     Left: the exact posterior p(z|x) and q. Right: log p(x) split into ELBO and the gap
@@ -28,17 +22,15 @@ class ELBOExplorer:
 
     RANGES = {"mu": (-3.0, 3.0, 0.02), "logvar": (-5.0, 2.0, 0.05)}
     LABELS = {"mu": "μ", "logvar": "log σ²"}
+    DESCRIPTION_WIDTH = "4em"
+    SLIDER_WIDTH = "300px"
 
     def __init__(self, model: LinearGaussian | None = None, x: float = 2.0, mu: float = -1.0, logvar: float = 0.0):
         self.model = model if model is not None else LinearGaussian()
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
             raise ValueError(f"x must be a finite number, got {x!r}")
         self.x = float(x)
-        self.sliders = {}
-        for name, value in (("mu", mu), ("logvar", logvar)):
-            self._check_value(name, value)
-            lo, hi, step = self.RANGES[name]
-            self.sliders[name] = _slider(self.LABELS[name], float(value), lo, hi, step)
+        self._make_sliders({"mu": mu, "logvar": logvar})
         self.readout = widgets.HTML()
         self.figure = FigureImage(figsize=(8.0, 2.8), dpi=80)
         ax_z, ax_bar = self.figure.fig.subplots(1, 2, gridspec_kw={"width_ratios": [2.2, 1]})
@@ -60,14 +52,8 @@ class ELBOExplorer:
         ax_bar.legend(loc="upper right", fontsize=7)
         self._ax_bar = ax_bar
         self.figure.fig.tight_layout()
-        for slider in self.sliders.values():
-            slider.observe(self._on_change, names="value")
         self.widget = widgets.VBox([widgets.HBox(list(self.sliders.values())), self.readout, self.figure.widget])
         self.update()
-
-    @property
-    def values(self) -> dict:
-        return {name: slider.value for name, slider in self.sliders.items()}
 
     def terms(self) -> dict:
         """log p(x), ELBO and KL(q ‖ p(z|x)) in nats at the current slider values."""
@@ -75,33 +61,6 @@ class ELBOExplorer:
         return {"log_px": self.log_px,
                 "elbo": float(self.model.elbo(self.x, v["mu"], v["logvar"])),
                 "kl": float(self.model.kl_to_posterior(self.x, v["mu"], v["logvar"]))}
-
-    def _check_value(self, name: str, value) -> None:
-        if name not in self.RANGES:
-            raise ValueError(f"unknown parameter {name!r}; use one of {', '.join(self.RANGES)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ValueError(f"{name} must be a number, got {value!r}")
-        lo, hi, _ = self.RANGES[name]
-        if not math.isfinite(value) or not lo <= value <= hi:
-            raise ValueError(f"{name} must be between {lo} and {hi}, got {value!r}")
-
-    def set(self, **values) -> None:
-        """Set μ and/or log σ² from code, e.g. ``explorer.set(mu=0.5)``; redraws once."""
-        for name, value in values.items():
-            self._check_value(name, value)
-        self._batch = True
-        try:
-            for name, value in values.items():
-                self.sliders[name].value = float(value)
-        finally:
-            self._batch = False
-        self.update()
-
-    _batch = False
-
-    def _on_change(self, change) -> None:
-        if not self._batch:
-            self.update()
 
     def update(self) -> None:
         v = self.values
@@ -118,9 +77,6 @@ class ELBOExplorer:
         self.readout.value = (f"log p(x) = <b>{t['log_px']:.4f}</b> &nbsp;=&nbsp; ELBO <b>{t['elbo']:.4f}</b>"
                               f" &nbsp;+&nbsp; KL(q‖p(z|x)) <b>{t['kl']:.4f}</b> nats")
         self.figure.refresh()
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def _density(z, mu: float, logvar: float):

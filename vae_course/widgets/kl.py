@@ -7,18 +7,12 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..info import kl_normal
-from .base import FigureImage
+from .base import FigureImage, SliderPanel
 
 __all__ = ["KLExplorer"]
 
 
-def _float_slider(description: str, value: float, lo: float, hi: float, step: float) -> widgets.FloatSlider:
-    return widgets.FloatSlider(value=value, min=lo, max=hi, step=step, description=description,
-                               continuous_update=True, readout_format=".2f",
-                               style={"description_width": "2.5em"}, layout=widgets.Layout(width="260px"))
-
-
-class KLExplorer:
+class KLExplorer(SliderPanel):
     """Two Gaussians p = N(μ₁, σ₁²) and q = N(μ₂, σ₂²) with sliders; shows KL(p‖q) and KL(q‖p).
 
     Display it as the last expression of a cell. ``set(mu1=..., sigma1=...)``
@@ -31,11 +25,7 @@ class KLExplorer:
     LABELS = {"mu1": "μ₁", "sigma1": "σ₁", "mu2": "μ₂", "sigma2": "σ₂"}
 
     def __init__(self, mu1: float = 0.0, sigma1: float = 1.0, mu2: float = 1.0, sigma2: float = 2.0):
-        self.sliders = {}
-        for name, value in zip(self.RANGES, (mu1, sigma1, mu2, sigma2)):
-            lo, hi, step = self.RANGES[name]
-            self._check_value(name, value)
-            self.sliders[name] = _float_slider(self.LABELS[name], float(value), lo, hi, step)
+        self._make_sliders({"mu1": mu1, "sigma1": sigma1, "mu2": mu2, "sigma2": sigma2})
         self.readout = widgets.HTML()
         self.readout.add_class("kl-readout")
         self.figure = FigureImage(figsize=(6.4, 2.8), dpi=80)
@@ -49,51 +39,17 @@ class KLExplorer:
         ax.legend(loc="upper right", fontsize=8)
         self.figure.fig.tight_layout()
         self._ax = ax
-        for slider in self.sliders.values():
-            slider.observe(self._on_change, names="value")
         controls = widgets.VBox([widgets.HBox([self.sliders["mu1"], self.sliders["sigma1"]]),
                                  widgets.HBox([self.sliders["mu2"], self.sliders["sigma2"]])])
         self.widget = widgets.VBox([controls, self.readout, self.figure.widget])
         self.widget.add_class("kl-explorer")
         self.update()
 
-    @property
-    def values(self) -> dict:
-        return {name: slider.value for name, slider in self.sliders.items()}
-
     def kl(self) -> tuple[float, float]:
         """(KL(p‖q), KL(q‖p)) in nats at the current slider values."""
         v = self.values
         return (kl_normal(v["mu1"], v["sigma1"], v["mu2"], v["sigma2"]),
                 kl_normal(v["mu2"], v["sigma2"], v["mu1"], v["sigma1"]))
-
-    def _check_value(self, name: str, value) -> None:
-        if name not in self.RANGES:
-            raise ValueError(f"unknown parameter {name!r}; use one of {', '.join(self.RANGES)}")
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ValueError(f"{name} must be a number, got {value!r}")
-        lo, hi, _ = self.RANGES[name]
-        if not math.isfinite(value) or not lo <= value <= hi:
-            raise ValueError(f"{name} must be between {lo} and {hi}, got {value!r}")
-
-    def set(self, **values) -> None:
-        """Set parameters from code, e.g. ``explorer.set(mu1=2, sigma2=0.5)``; redraws once."""
-        for name, value in values.items():
-            self._check_value(name, value)
-        with self.widget.hold_trait_notifications():
-            self._batch = True
-            try:
-                for name, value in values.items():
-                    self.sliders[name].value = float(value)
-            finally:
-                self._batch = False
-        self.update()
-
-    _batch = False
-
-    def _on_change(self, change) -> None:
-        if not self._batch:
-            self.update()
 
     def update(self) -> None:
         v = self.values
@@ -108,6 +64,3 @@ class KLExplorer:
             f" &nbsp;|&nbsp; <span class='kl-reverse'>KL(q‖p) = <b>{reverse:.4f}</b> nats "
             f"({reverse / math.log(2):.4f} bits)</span>")
         self.figure.refresh()
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
