@@ -19,12 +19,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train on MNIST, one JSON line per epoch")
-    train.add_argument("--model", default="conv", help="conv (default), mlp, or reference (the PyTorch-examples MLP VAE)")
+    train.add_argument("--model", default="conv", help="conv (default: lecture 05's lean recipe), conv-lecture (the lecture notes' architecture), mlp, or reference (the PyTorch-examples MLP VAE)")
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--data-dir", default=None, help="folder of MNIST IDX files (default: $VAE_COURSE_DATA or download)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--loss", default="bce", help="bce (gray pixels, the PyTorch examples loss) or bernoulli (dynamic binarization)")
     train.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    train.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice; 1 is steadier on a shared machine)")
+    train.add_argument("--batch-size", type=int, default=None, help="override the model's recipe")
+    train.add_argument("--lr", type=float, default=None, help="override the model's recipe (peak lr for onecycle)")
+    train.add_argument("--schedule", default=None, choices=["none", "onecycle", "cosine"], help="override the model's recipe")
 
     slider = sub.add_parser("slider", help="time the latent slider's update (decode + redraw)")
     slider.add_argument("--n", type=int, default=200, help="number of slider moves to time")

@@ -1,0 +1,114 @@
+import pytest
+import torch
+
+from vae_course import models
+from vae_course.models import MLPVAE, Autoencoder, ConvVAE, build_model, count_parameters
+
+ALL = [lambda: Autoencoder(2), lambda: MLPVAE(3), lambda: ConvVAE(4)]
+
+
+def images(b=4, seed=0):
+    return torch.rand(b, 1, 28, 28, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_interface_shapes_and_ranges(make):
+    torch.manual_seed(0)
+    model = make()
+    x = images()
+    code = model.encode(x)
+    if isinstance(model, Autoencoder):
+        assert code.shape == (4, 2)
+        z = code
+    else:
+        mu, logvar = code
+        assert mu.shape == logvar.shape == (4, model.latent_dim)
+        z = mu
+    assert model.decode(z).shape == (4, 1, 28, 28)
+    for out in (model.sample(5), model.reconstruct(x)):
+        assert out.shape[1:] == (1, 28, 28) and float(out.min()) >= 0 and float(out.max()) <= 1
+    terms = model.loss_terms(x)
+    assert terms["loss"].ndim == 0 and torch.isfinite(terms["loss"])
+    assert "recon" in terms
+
+
+def test_vae_terms_and_a_fixed_generator():
+    torch.manual_seed(0)
+    model = ConvVAE(4)
+    terms = model.loss_terms(images(), beta=2.0)
+    assert set(terms) >= {"loss", "recon", "kl", "elbo", "kl_per_dim"}
+    assert torch.allclose(terms["loss"], terms["recon"] + 2.0 * terms["kl"])
+    assert terms["kl_per_dim"].shape == (4,)
+    a = model.sample(3, generator=torch.Generator().manual_seed(5))
+    b = model.sample(3, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_build_model_rebuilds_from_config(make):
+    model = make()
+    clone = build_model(model.config)
+    assert type(clone) is type(model) and clone.config == model.config
+    assert count_parameters(clone) == count_parameters(model)
+
+
+def test_conv_vae_parameter_count_matches_the_architecture():
+    l, c1, c2, h = 16, 32, 64, 256
+    conv = lambda cin, cout: cin * cout * 16 + cout          # 4x4 kernels
+    lin = lambda a, b: a * b + b
+    expected = (conv(1, c1) + conv(c1, c2) + lin(c2 * 49, h) + 2 * lin(h, l)     # encoder
+                + lin(l, h) + lin(h, c2 * 49) + conv(c2, c1) + c1 * 1 * 16 + 28 * 28)  # decoder + pixel bias
+    assert count_parameters(ConvVAE(l, (c1, c2), h)) == expected == 1_689_072
+    shapes = dict(ConvVAE(l).shapes())
+    assert shapes["enc Conv2d"] == (64, 7, 7) and shapes["dec ConvTranspose2d"] == (1, 28, 28)
+
+
+def test_mlp_vae_matches_the_pytorch_examples_size():
+    # 784-400-20: fc1, fc21, fc22, fc3, fc4 of the PyTorch examples VAE
+    assert count_parameters(MLPVAE(20, hidden=(400,))) == (784 * 400 + 400) + 2 * (400 * 20 + 20) + (20 * 400 + 400) + (400 * 784 + 784)
+
+
+@pytest.mark.parametrize("make", ALL)
+def test_bad_images_raise_value_error(make):
+    model = make()
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
+        model.encode(torch.rand(4, 784))
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
+        model.loss_terms(torch.rand(4, 3, 28, 28))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model.loss_terms(images() * 255)
+    with pytest.raises(ValueError, match="z must have shape"):
+        model.decode(torch.zeros(2, model.latent_dim + 1))
+
+
+def test_bad_configs():
+    with pytest.raises(ValueError, match="latent_dim"):
+        ConvVAE(0)
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model({"model": "NoSuchVAE"})
+    with pytest.raises(ValueError, match="cannot build"):
+        build_model({"model": "MLPVAE", "latent_dim": 2, "colour": "red"})
+    assert "ConvVAE" in models.MODELS
+
+
+@pytest.mark.parametrize("make", [lambda: MLPVAE(2), lambda: ConvVAE(2, (4, 8), None)])
+def test_init_output_bias_starts_from_the_mean_image(make):
+    x = images(64)
+    model = make()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()                      # decoder output = bias only
+    model.init_output_bias(x)
+    mean = x.mean(0, keepdim=True).clamp(1e-3, 1 - 1e-3)
+    assert torch.allclose(model.decode_images(torch.zeros(1, 2)), mean, atol=1e-5)
+
+
+def test_init_logvar_sets_the_posterior_width():
+    model = MLPVAE(3).init_logvar(-4.0)
+    with torch.no_grad():
+        model.to_logvar.weight.zero_()
+    _, logvar = model.encode(images())
+    assert torch.allclose(logvar, torch.full_like(logvar, -4.0))
+    del model.to_logvar
+    with pytest.raises(ValueError, match="to_logvar"):
+        model.init_logvar()
