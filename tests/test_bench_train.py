@@ -20,8 +20,9 @@ def bench(*args):
 def test_bench_train_prints_one_json_line_per_epoch(model):
     out = bench("--model", model, "--epochs", "1", "--data-dir", str(MNIST_DIR), "--seed", "0", "--threads", "1")
     assert out.returncode == 0, out.stderr
-    lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in out.stdout.splitlines()]   # stdout: JSON lines and nothing else
     assert len(lines) == 1
+    assert "9,000" in out.stderr      # the split notice goes to stderr
     row = lines[0]
     assert row["epoch"] == 1 and row["device"] == "cpu" and row["n_train"] == 9000 and row["n_test"] == 1000
     assert 80 < row["test_loss"] < 400 and row["train_images_per_s"] > 0 and row["elapsed_s"] > 0

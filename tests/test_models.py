@@ -112,3 +112,29 @@ def test_init_logvar_sets_the_posterior_width():
     del model.to_logvar
     with pytest.raises(ValueError, match="to_logvar"):
         model.init_logvar()
+
+
+def test_conv_vae_options_activation_and_extra_convs():
+    l, c1, c2 = 4, 8, 16
+    plain, deeper = ConvVAE(l, (c1, c2), None), ConvVAE(l, (c1, c2), None, act="silu", extra_convs=2)
+    # each extra 3x3 convolution at 7x7 adds c2*c2*9 + c2 parameters, once in the encoder and once in the decoder
+    assert count_parameters(deeper) - count_parameters(plain) == 2 * 2 * (c2 * c2 * 9 + c2)
+    assert sum(isinstance(m, torch.nn.SiLU) for m in deeper.modules()) == (2 + 2) + (1 + 2 + 1)   # encoder, decoder
+    assert not any(isinstance(m, torch.nn.ReLU) for m in deeper.modules())
+    shapes = deeper.shapes()
+    assert [s for name, s in shapes if name == "enc Conv2d"] == [(c1, 14, 14), (c2, 7, 7), (c2, 7, 7), (c2, 7, 7)]
+    assert deeper.config["act"] == "silu" and deeper.config["extra_convs"] == 2
+    assert "act" not in plain.config                       # defaults keep the old config (old checkpoints rebuild)
+    clone = build_model(deeper.config)
+    assert count_parameters(clone) == count_parameters(deeper)
+    x = images()
+    assert deeper.decode(deeper.encode(x)[0]).shape == (4, 1, 28, 28)
+    with pytest.raises(ValueError, match="act must be one of"):
+        ConvVAE(l, act="tanh")
+    split = ConvVAE(l, (c1, c2), None, extra_convs=(2, 0))           # encoder only
+    assert count_parameters(split) - count_parameters(plain) == 2 * (c2 * c2 * 9 + c2)
+    assert len([s for name, s in split.shapes() if name == "enc Conv2d"]) == 4
+    assert build_model(split.config).config == split.config
+    for bad in (-1, (1,), (1, -1), 1.5):
+        with pytest.raises(ValueError, match="extra_convs"):
+            ConvVAE(l, extra_convs=bad)

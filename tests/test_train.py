@@ -190,3 +190,77 @@ def test_cosine_schedule_warms_up_then_decays():
     assert lrs[550] == pytest.approx(0.5, abs=0.01)                # half-way through the decay
     with pytest.raises(ValueError, match="schedule"):
         train._scheduler(opt, "linear", 1.0, 10)
+
+
+def test_ema_is_the_warmed_up_running_average():
+    # a toy "model" of one parameter that SGD moves to 1, 2, 3, ...: the average follows the formula
+    model = torch.nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    avg = train.EMA(model, 0.9)
+    expected = 0.0
+    for t in range(1, 30):
+        with torch.no_grad():
+            model.weight.fill_(float(t))
+        avg.update(model)
+        d = min(0.9, (1 + t) / (10 + t))
+        expected = d * expected + (1 - d) * t
+        assert avg.params[0].item() == pytest.approx(expected, rel=1e-6)
+    assert avg.rate(1) == pytest.approx(2 / 11) and avg.rate(1000) == 0.9
+    with avg.swapped_into(model):
+        assert model.weight.item() == pytest.approx(expected, rel=1e-6)
+    assert model.weight.item() == 29.0                       # its own weight is back
+    with pytest.raises(ValueError, match="decay"):
+        train.EMA(model, 1.0)
+
+
+class RecordsWeights(MLPVAE):
+    """Records its weights at every loss_terms call: training steps and test evaluations apart."""
+
+    def __init__(self):
+        super().__init__(2, hidden=(8,))
+        self.steps, self.evals = [], []
+
+    def loss_terms(self, x, **kw):
+        (self.steps if self.training else self.evals).append([p.detach().clone() for p in self.parameters()])
+        return super().loss_terms(x, **kw)
+
+
+def test_fit_with_ema_evaluates_and_ends_with_the_average(mnist):
+    torch.manual_seed(0)
+    model = RecordsWeights()
+    raw = []                                      # the callback runs after evaluation: the model's own weights
+    fit(model, mnist.train_x[:256], mnist.test_x[:64], epochs=2, batch_size=64, lr=1e-2, ema=0.5, progress=False,
+        device="cpu", callback=lambda e, h: raw.append([p.detach().clone() for p in model.parameters()]))
+    assert len(model.steps) == 8 and len(model.evals) == 2
+    after_step = model.steps[1:] + [raw[-1]]      # weights after optimiser steps 1..8
+    assert all(torch.equal(a, b) for a, b in zip(after_step[3], raw[0]))
+    avg, averages = model.steps[0], []
+    for t, w in enumerate(after_step, start=1):
+        d = min(0.5, (1 + t) / (10 + t))
+        avg = [d * a + (1 - d) * p for a, p in zip(avg, w)]
+        averages.append(avg)
+    close = lambda xs, ys: all(torch.allclose(a, b, atol=1e-6) for a, b in zip(xs, ys))
+    assert close(model.evals[0], averages[3]) and close(model.evals[1], averages[7])   # tested with the average
+    assert close(list(model.parameters()), averages[7])                                # and ends with it
+    assert not close(averages[7], raw[-1])
+    with pytest.raises(ValueError, match="ema"):
+        fit(MLPVAE(2), mnist.train_x[:64], epochs=1, ema=1.5, progress=False)
+
+
+def test_from_recipe_builds_the_benchmark_model_and_its_fit_arguments():
+    from vae_course.models import count_parameters
+    from vae_course.train import RECIPES, from_recipe
+
+    x = torch.rand(32, 1, 28, 28)
+    model, kwargs = from_recipe("conv", x)
+    recipe = RECIPES["conv"]
+    assert model.config["act"] == recipe["model"]["act"] and model.latent_dim == recipe["model"]["latent_dim"]
+    assert kwargs == {k: v for k, v in recipe.items() if k not in ("model", "init_output_bias", "init_logvar")}
+    # the recipe's initialisation was applied: the log σ² head's bias starts at its value
+    assert torch.allclose(model.to_logvar.bias, torch.full_like(model.to_logvar.bias, recipe["init_logvar"]))
+    assert count_parameters(from_recipe("reference")[0]) > 0      # no output-bias init: no data needed
+    with pytest.raises(ValueError, match="pass train_x"):
+        from_recipe("conv")
+    with pytest.raises(ValueError, match="unknown recipe"):
+        from_recipe("resnet")

@@ -6,6 +6,8 @@ Public names:
   returns a :class:`History`. Device automatic (CUDA → MPS → CPU) or given; tqdm progress bar;
   a NaN/inf loss stops training and restores the last good weights; Ctrl-C / "interrupt kernel"
   stops training and keeps the model and the history so far.
+* :class:`EMA`: an exponential moving average of the weights (``fit(..., ema=0.998)``): the test
+  loss is measured with it and the model ends training holding it.
 * :class:`History`: per-epoch means of every term ``loss_terms`` returns (train), the same on the
   test set, seconds, β, and a ``note`` saying why training stopped early, if it did.
 * :func:`mean_terms`: average the terms of ``loss_terms`` over a dataset (no gradients).
@@ -26,9 +28,12 @@ import json
 import math
 import os
 import pickle
+import sys
 import tempfile
 import time
 import warnings
+import contextlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -39,7 +44,7 @@ from tqdm.auto import tqdm
 from .config import get_device, seed_everything
 from .losses import check_images
 
-__all__ = ["fit", "History", "mean_terms", "save_checkpoint", "load_checkpoint", "benchmark_train",
+__all__ = ["fit", "EMA", "History", "mean_terms", "save_checkpoint", "load_checkpoint", "from_recipe", "benchmark_train",
            "CHECKPOINT_FORMAT", "RECIPES"]
 
 CHECKPOINT_FORMAT = "vae_course.checkpoint"
@@ -162,6 +167,59 @@ def _scheduler(opt, schedule, lr, total_steps):
     raise ValueError(f"schedule must be None, 'onecycle' or 'cosine', got {schedule!r}")
 
 
+class EMA:
+    """Exponential moving average of a model's parameters (Polyak averaging), for evaluation.
+
+    ``update(model)`` after optimiser step t (counted from 1): θ̄_t = d_t·θ̄_{t-1} + (1 - d_t)·θ_t,
+    d_t = min(decay, (1 + t) / (10 + t)), starting from θ̄_0 = the weights at creation. The
+    average of the last ~1/(1 - decay) steps sits nearer the bottom of the loss valley than the
+    last noisy iterate: measured on the 9,000-image benchmark (batch 16), ≈ 2 nats better after
+    the first epoch; at the end of a cosine schedule (lr → 0) the two agree within 0.1 nat.
+    Buffers (e.g. batch-norm statistics) are not averaged: ``copy_to`` leaves them as they are.
+    """
+
+    def __init__(self, model, decay: float):
+        if not 0 < decay < 1:
+            raise ValueError(f"EMA decay must be in (0, 1), got {decay!r}")
+        self.decay = float(decay)
+        self.steps = 0
+        self.params = [p.detach().clone() for p in model.parameters()]
+
+    def rate(self, t: int) -> float:
+        """d_t for step t."""
+        return min(self.decay, (1 + t) / (10 + t))
+
+    @torch.no_grad()
+    def update(self, model) -> None:
+        self.steps += 1
+        torch._foreach_lerp_(self.params, [p.detach() for p in model.parameters()], 1.0 - self.rate(self.steps))
+
+    @torch.no_grad()
+    def copy_to(self, model) -> None:
+        """Put the averaged weights into ``model``."""
+        for p, a in zip(model.parameters(), self.params):
+            p.copy_(a)
+
+    @contextmanager
+    def swapped_into(self, model):
+        """``with ema.swapped_into(model):`` the model holds the average inside, its own weights after."""
+        saved = [p.detach().clone() for p in model.parameters()]
+        self.copy_to(model)
+        try:
+            yield model
+        finally:
+            with torch.no_grad():
+                for p, s in zip(model.parameters(), saved):
+                    p.copy_(s)
+
+    def state_dict(self) -> dict:
+        return {"steps": self.steps, "params": [a.clone() for a in self.params]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps = state["steps"]
+        self.params = [a.clone() for a in state["params"]]
+
+
 def _check_positive_int(name, value):
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -171,7 +229,7 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
         lr: float = 1e-3, device=None, beta: float | Callable[[int], float] = 1.0, free_bits: float = 0.0,
         progress: bool = True, binarize: bool = False, schedule: str | None = None, seed: int | None = None,
         weight_decay: float = 0.0, kl_warmup: float = 0.0, clip_grad: float | None = None, test_batch_size: int = 1000,
-        callback: Callable[[int, "History"], None] | None = None, **loss_kw) -> History:
+        ema: float = 0.0, callback: Callable[[int, "History"], None] | None = None, **loss_kw) -> History:
     """Train ``model`` with Adam on images ``train_x`` (N, 1, 28, 28) in [0, 1]; return a :class:`History`.
 
     Each step minimises ``model.loss_terms(x_batch, beta=β, free_bits=λ, **loss_kw)['loss']``
@@ -184,6 +242,11 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     collapse). ``clip_grad``: clip the gradient norm to this value. After every epoch the test set
     (if given) is evaluated with the epoch's β and λ and ``callback(epoch, history)`` is called;
     ``history.test['elbo']`` (when the model reports it) is the β-free test ELBO.
+    ``ema``: decay d of an exponential moving average (Polyak averaging) of the weights, e.g.
+    0.999; 0 (default) turns it off. After every optimiser step t (1-based) the average becomes
+    θ̄_t = d_t·θ̄_{t-1} + (1 - d_t)·θ_t with d_t = min(d, (1 + t) / (10 + t)) (a short warm-up so
+    the average does not drag the initial weights along); the test set is evaluated with θ̄ and
+    the model ends training holding θ̄ (see :class:`EMA`).
 
     Faults: a NaN/inf loss stops training, restores the weights from the end of the last good
     epoch and says so (``history.status == 'diverged'``); KeyboardInterrupt (Ctrl-C, "interrupt
@@ -196,6 +259,8 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     _check_positive_int("batch_size", batch_size)
     if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if not (isinstance(ema, (int, float)) and 0 <= ema < 1):
+        raise ValueError(f"ema must be a decay in [0, 1) (0 = off), got {ema!r}")
     if not hasattr(model, "loss_terms"):
         raise ValueError(f"{type(model).__name__} has no loss_terms(x, **kw) method; fit needs it")
     check_images(train_x, "train_x")
@@ -218,6 +283,7 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = _scheduler(opt, schedule, lr, epochs * steps)
     history = History(device=str(device))
+    averaged = EMA(model, ema) if ema else None
     check_each_batch = device.type == "cpu"      # free on CPU; on a GPU it would synchronise every step
     bar = tqdm(total=epochs * steps, disable=not progress, unit="batch", desc=f"{type(model).__name__} on {device.type}")
     t0 = time.perf_counter()
@@ -225,6 +291,7 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     try:
         for epoch in range(epochs):
             good = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            good_avg = averaged.state_dict() if averaged is not None else None
             b = float(beta(epoch)) if callable(beta) else float(beta)
             model.train()
             t_epoch = time.perf_counter()
@@ -247,6 +314,8 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
                 opt.step()
                 if sched is not None:
                     sched.step()
+                if averaged is not None:
+                    averaged.update(model)
                 for k, v in terms.items():
                     v = v.detach() * len(xb)
                     sums[k] = sums[k] + v if k in sums else v
@@ -255,6 +324,8 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
             train_s = time.perf_counter() - t_epoch
             if bad_batch is not None or not math.isfinite(means.get("loss", float("nan"))):
                 model.load_state_dict(good)
+                if averaged is not None:
+                    averaged.load_state_dict(good_avg)
                 where = f"batch {bad_batch} of epoch {epoch + 1}" if bad_batch else f"epoch {epoch + 1}"
                 history.status = "diverged"
                 history.note = (f"training stopped: the loss became NaN or infinite in {where}. The model keeps the "
@@ -263,8 +334,13 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
                                 "or check the inputs.")
                 warnings.warn(history.note, RuntimeWarning, stacklevel=2)
                 break
-            test = mean_terms(model, test_x, test_batch_size, beta=b, free_bits=free_bits, **loss_kw) \
-                if test_x is not None else {}
+            if test_x is None:
+                test = {}
+            elif averaged is None:
+                test = mean_terms(model, test_x, test_batch_size, beta=b, free_bits=free_bits, **loss_kw)
+            else:
+                with averaged.swapped_into(model):
+                    test = mean_terms(model, test_x, test_batch_size, beta=b, free_bits=free_bits, **loss_kw)
             history._add(epoch + 1, b, means, test, train_s, time.perf_counter() - t0)
             post = {"loss": f"{means['loss']:.2f}"}
             if test:
@@ -281,6 +357,8 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
         print(history.note)
     finally:
         bar.close()
+        if averaged is not None and averaged.steps:
+            averaged.copy_to(model)
         model.eval()
     return history
 
@@ -372,15 +450,42 @@ RECIPES = {
     # The PyTorch examples VAE: 784-400-20, Adam 1e-3, batch 128, constant lr.
     "reference": dict(model={"model": "MLPVAE", "latent_dim": 20, "hidden": [400]}, batch_size=128, lr=1e-3, schedule=None),
     "mlp": dict(model={"model": "MLPVAE", "latent_dim": 20, "hidden": [512, 256]}, batch_size=128, lr=1e-3, schedule=None),
-    # Lecture 05's lean convolutional VAE: 16 → 32 channels, no 256-unit dense layers, output bias
-    # initialised to logit(mean image), log σ² head starting at -4, Adam 3e-3 with warm-up + cosine
-    # decay, batch 64, β warmed up from 0 to 1 over the first half epoch (why: lecture 05).
-    "conv": dict(model={"model": "ConvVAE", "latent_dim": 16, "channels": [16, 32], "hidden": None},
-                 batch_size=64, lr=3e-3, schedule="cosine", init_output_bias=True, init_logvar=-4.0, kl_warmup=0.5),
+    # Lecture 05's lean convolutional VAE: 16 → 32 channels, one extra 3×3 convolution at 7×7 in
+    # encoder and decoder, SiLU, no 256-unit dense layers, output bias initialised to logit(mean
+    # image), log σ² head starting at -4, Adam 4e-3 with warm-up + cosine decay, batch 16, β warmed
+    # up from 0 to 1 over the first half epoch, test loss from an EMA of the weights (why: lecture
+    # 05). extra_convs=2 reaches ≈ 104 nats in 10 epochs but takes ~1.3× longer per epoch.
+    "conv": dict(model={"model": "ConvVAE", "latent_dim": 16, "channels": [16, 32], "hidden": None,
+                        "act": "silu", "extra_convs": 1},
+                 batch_size=16, lr=4e-3, schedule="cosine", init_output_bias=True, init_logvar=-4.0, kl_warmup=0.5,
+                 ema=0.998),
     # The lecture notes' architecture as written (32 → 64 channels, 256-unit dense layers).
     "conv-lecture": dict(model={"model": "ConvVAE", "latent_dim": 16, "channels": [32, 64], "hidden": 256},
                          batch_size=128, lr=1e-3, schedule=None, init_output_bias=True, kl_warmup=0.5),
 }
+
+
+def from_recipe(name: str, train_x: torch.Tensor | None = None):
+    """The model of ``RECIPES[name]``, initialised as the recipe says, and the recipe's :func:`fit` arguments.
+
+    Returns ``(model, fit_kwargs)``: ``fit(model, train_x, test_x, epochs=..., **fit_kwargs)``
+    trains it the way the benchmark does. ``train_x`` is needed when the recipe initialises the
+    decoder's output bias from the mean training image.
+    """
+    from .models import build_model
+
+    if name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
+    recipe = dict(RECIPES[name])
+    model = build_model(recipe.pop("model"))
+    if recipe.pop("init_output_bias", False):
+        if train_x is None:
+            raise ValueError(f"recipe {name!r} initialises the output bias from the training images: pass train_x")
+        model.init_output_bias(train_x)
+    init_logvar = recipe.pop("init_logvar", None)
+    if init_logvar is not None:
+        model.init_logvar(init_logvar)
+    return model, recipe
 
 
 def benchmark_train(args) -> int:
@@ -393,34 +498,32 @@ def benchmark_train(args) -> int:
     pixels + analytic KL (the PyTorch-examples loss); ``--loss bernoulli``: dynamic binarization.
     """
     from .data import load_mnist
-    from .models import build_model, count_parameters
+    from .models import count_parameters
 
     if args.model not in RECIPES:
         raise SystemExit(f"unknown --model {args.model!r}; choose one of {', '.join(RECIPES)}")
     if args.loss not in ("bce", "bernoulli"):
         raise SystemExit(f"unknown --loss {args.loss!r}; choose bce (gray pixels) or bernoulli (dynamic binarization)")
-    recipe = dict(RECIPES[args.model])
-    for key in ("batch_size", "lr"):          # optional overrides (bench.py may add these flags)
-        if getattr(args, key, None) is not None:
-            recipe[key] = getattr(args, key)
-    if getattr(args, "schedule", None) is not None:
-        recipe["schedule"] = None if args.schedule == "none" else args.schedule
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     try:
-        data = load_mnist(args.data_dir)
+        with contextlib.redirect_stdout(sys.stderr):      # stdout carries JSON lines only
+            data = load_mnist(args.data_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(str(exc)) from None
-    model = build_model(recipe["model"])
-    if recipe.get("init_output_bias"):
-        model.init_output_bias(data.train_x)
-    if recipe.get("init_logvar") is not None:
-        model.init_logvar(recipe["init_logvar"])
+    model, recipe = from_recipe(args.model, data.train_x)
+    for key in ("batch_size", "lr"):          # optional overrides from the command line
+        if getattr(args, key, None) is not None:
+            recipe[key] = getattr(args, key)
+    if getattr(args, "schedule", None) is not None:
+        recipe["schedule"] = None if args.schedule == "none" else args.schedule
     n_train, n_test = len(data.train_x), len(data.test_x)
     extra = {"model": args.model, "loss": args.loss, "n_train": n_train, "n_test": n_test,
              "batch_size": recipe["batch_size"], "lr": recipe["lr"], "schedule": recipe["schedule"],
-             "kl_warmup": recipe.get("kl_warmup", 0.0), "init_logvar": recipe.get("init_logvar"), "parameters": count_parameters(model),
+             "kl_warmup": recipe.get("kl_warmup", 0.0), "init_logvar": RECIPES[args.model].get("init_logvar"),
+             "ema": recipe.get("ema", 0.0),
+             "parameters": count_parameters(model),
              "threads": torch.get_num_threads()}
 
     def report(epoch, history):
@@ -433,7 +536,6 @@ def benchmark_train(args) -> int:
                           "device": history.device, **extra}), flush=True)
 
     cpu0 = time.process_time()
-    history = fit(model, data.train_x, data.test_x, epochs=args.epochs, batch_size=recipe["batch_size"],
-                  lr=recipe["lr"], schedule=recipe["schedule"], device=args.device, kl_warmup=recipe.get("kl_warmup", 0.0), binarize=args.loss == "bernoulli",
-                  progress=False, callback=report)
+    history = fit(model, data.train_x, data.test_x, epochs=args.epochs, device=args.device,
+                  binarize=args.loss == "bernoulli", progress=False, callback=report, **recipe)
     return 0 if history.status == "completed" else 1
