@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.distributions import Categorical, Normal, kl_divergence
 
-from vae_course.info import cross_entropy, entropy, kl_diag_gaussian, kl_discrete, kl_normal
+from vae_course.info import cross_entropy, entropy, kl_diag_gaussian, kl_discrete, kl_normal, normal_pdf
 
 
 # ----------------------------------------------------------------------------- discrete
@@ -167,3 +167,12 @@ def test_kl_diag_gaussian_is_zero_at_the_prior():
 def test_kl_diag_gaussian_bad_input(mu, logvar, message):
     with pytest.raises(ValueError, match=message):
         kl_diag_gaussian(mu, logvar)
+
+
+def test_normal_pdf_matches_torch_and_rejects_bad_sigma():
+    x = torch.linspace(-4, 4, 9, dtype=torch.float64)
+    torch.testing.assert_close(normal_pdf(x, 0.5, 2.0), Normal(0.5, 2.0).log_prob(x).exp().double())
+    np.testing.assert_allclose(normal_pdf(x.numpy(), 0.5, 2.0), normal_pdf(x, 0.5, 2.0).numpy())
+    assert normal_pdf(0.0) == pytest.approx(1 / math.sqrt(2 * math.pi))
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        normal_pdf(0.0, 0.0, 0.0)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 __all__ = [
-    "entropy", "cross_entropy", "kl_discrete", "kl_normal", "kl_diag_gaussian",
+    "entropy", "cross_entropy", "kl_discrete", "normal_pdf", "kl_normal", "kl_diag_gaussian",
     "to_bits", "LN2",
 ]
 
@@ -157,6 +157,21 @@ def kl_discrete(p, q, unit: str = "nats", atol: float = 1e-6):
 
 
 # ----------------------------------------------------------------------------- Gaussian
+
+def normal_pdf(x, mu=0.0, sigma=1.0):
+    """The density N(x; μ, σ²) = exp(-(x-μ)²/(2σ²)) / (σ√(2π)); σ is a standard deviation.
+
+    Broadcasts; NumPy in, NumPy out; any torch tensor in, torch out (for plots and widgets).
+    """
+    use_torch = _is_torch(x, mu, sigma)
+    like = _first_tensor(x, mu, sigma)
+    x, mu, sigma = (_as_array(v, n, use_torch, like) for v, n in ((x, "x"), (mu, "mu"), (sigma, "sigma")))
+    if bool((sigma <= 0).any()):
+        raise ValueError(f"sigma must be > 0 (it is a standard deviation), got {_show(sigma)}")
+    exp = torch.exp if use_torch else np.exp
+    value = exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    return _finish(value, not use_torch, "nats")
+
 
 def kl_normal(mu1, sigma1, mu2=0.0, sigma2=1.0):
     """KL(N(μ₁, σ₁²) ‖ N(μ₂, σ₂²)) in nats; the sigmas are standard deviations.

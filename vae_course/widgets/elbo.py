@@ -7,6 +7,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..elbo import LinearGaussian
+from ..info import normal_pdf
 from .base import FigureImage, SliderPanel
 
 __all__ = ["ELBOExplorer"]
@@ -80,5 +81,5 @@ class ELBOExplorer(SliderPanel):
 
 
 def _density(z, mu: float, logvar: float):
-    var = math.exp(logvar)
-    return np.exp(-0.5 * (np.asarray(z) - mu) ** 2 / var) / math.sqrt(2 * math.pi * var)
+    """N(z; μ, σ²) from μ and log σ², as the encoder parameterises q."""
+    return normal_pdf(np.asarray(z), mu, math.exp(0.5 * logvar))

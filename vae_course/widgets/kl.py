@@ -6,7 +6,7 @@ import math
 import ipywidgets as widgets
 import numpy as np
 
-from ..info import kl_normal
+from ..info import kl_normal, normal_pdf
 from .base import FigureImage, SliderPanel
 
 __all__ = ["KLExplorer"]
@@ -53,8 +53,8 @@ class KLExplorer(SliderPanel):
 
     def update(self) -> None:
         v = self.values
-        p = np.exp(-0.5 * ((self.xs - v["mu1"]) / v["sigma1"]) ** 2) / (v["sigma1"] * math.sqrt(2 * math.pi))
-        q = np.exp(-0.5 * ((self.xs - v["mu2"]) / v["sigma2"]) ** 2) / (v["sigma2"] * math.sqrt(2 * math.pi))
+        p = normal_pdf(self.xs, v["mu1"], v["sigma1"])
+        q = normal_pdf(self.xs, v["mu2"], v["sigma2"])
         self._line_p.set_ydata(p)
         self._line_q.set_ydata(q)
         self._ax.set_ylim(0, 1.1 * max(p.max(), q.max()))
