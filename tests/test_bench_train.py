@@ -31,3 +31,21 @@ def test_bench_train_prints_one_json_line_per_epoch(model):
 def test_bench_train_unknown_model_says_what_exists():
     out = bench("--model", "nope", "--epochs", "1")
     assert out.returncode != 0 and "reference" in out.stderr
+
+
+@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="the MNIST test split (../shared/data/mnist) is not here")
+def test_bench_train_set_changes_the_recipe_and_rejects_unknown_keys():
+    bad = bench("--model", "conv", "--epochs", "1", "--data-dir", str(MNIST_DIR), "--set", "colour=red")
+    assert bad.returncode != 0 and "cannot change 'colour'" in bad.stderr and "Traceback" not in bad.stderr
+    zero = bench("--model", "conv", "--epochs", "1", "--data-dir", str(MNIST_DIR), "--set", "batch_size=0")
+    assert zero.returncode != 0 and "batch_size" in zero.stderr and "Traceback" not in zero.stderr
+    malformed = bench("--model", "conv", "--epochs", "1", "--set", "act")
+    assert malformed.returncode != 0 and "KEY=VALUE" in malformed.stderr
+
+
+def test_bench_setting_reads_json_values_and_falls_back_to_text():
+    from vae_course.bench import _setting
+
+    assert _setting("channels=[32, 64]") == ("channels", [32, 64])
+    assert _setting("ema=0") == ("ema", 0) and _setting("hidden=null") == ("hidden", None)
+    assert _setting("act=relu") == ("act", "relu")

@@ -103,17 +103,6 @@ def test_init_output_bias_starts_from_the_mean_image(make):
     assert torch.allclose(model.decode_images(torch.zeros(1, 2)), mean, atol=1e-5)
 
 
-def test_init_logvar_sets_the_posterior_width():
-    model = MLPVAE(3).init_logvar(-4.0)
-    with torch.no_grad():
-        model.to_logvar.weight.zero_()
-    _, logvar = model.encode(images())
-    assert torch.allclose(logvar, torch.full_like(logvar, -4.0))
-    del model.to_logvar
-    with pytest.raises(ValueError, match="to_logvar"):
-        model.init_logvar()
-
-
 def test_conv_vae_options_activation_and_extra_convs():
     l, c1, c2 = 4, 8, 16
     plain, deeper = ConvVAE(l, (c1, c2), None), ConvVAE(l, (c1, c2), None, act="silu", extra_convs=2)

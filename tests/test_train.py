@@ -256,11 +256,46 @@ def test_from_recipe_builds_the_benchmark_model_and_its_fit_arguments():
     model, kwargs = from_recipe("conv", x)
     recipe = RECIPES["conv"]
     assert model.config["act"] == recipe["model"]["act"] and model.latent_dim == recipe["model"]["latent_dim"]
-    assert kwargs == {k: v for k, v in recipe.items() if k not in ("model", "init_output_bias", "init_logvar")}
-    # the recipe's initialisation was applied: the log σ² head's bias starts at its value
-    assert torch.allclose(model.to_logvar.bias, torch.full_like(model.to_logvar.bias, recipe["init_logvar"]))
+    assert kwargs == {k: v for k, v in recipe.items() if k not in ("model", "init_output_bias")}
+    # the recipe's initialisation was applied: the untrained decoder draws the mean training image
+    mean = x.mean(0, keepdim=True).clamp(1e-3, 1 - 1e-3)
+    with torch.no_grad():
+        assert torch.allclose(torch.sigmoid(model.pixel_bias), mean, atol=1e-5)
     assert count_parameters(from_recipe("reference")[0]) > 0      # no output-bias init: no data needed
     with pytest.raises(ValueError, match="pass train_x"):
         from_recipe("conv")
     with pytest.raises(ValueError, match="unknown recipe"):
         from_recipe("resnet")
+
+
+def test_from_recipe_changes_one_ingredient_at_a_time():
+    from vae_course.train import RECIPES, from_recipe
+
+    x = torch.rand(32, 1, 28, 28)
+    model, kwargs = from_recipe("conv", x, act="relu", channels=[8, 16], ema=0, init_output_bias=False, batch_size=128)
+    assert any(isinstance(m, torch.nn.ReLU) for m in model.modules()) and model.config["channels"] == [8, 16]
+    assert not any(isinstance(m, torch.nn.SiLU) for m in model.modules())
+    assert kwargs["ema"] == 0 and kwargs["batch_size"] == 128 and kwargs["lr"] == RECIPES["conv"]["lr"]
+    assert torch.all(model.pixel_bias == 0)                 # no output-bias initialisation
+    assert RECIPES["conv"]["model"]["act"] == "silu" and RECIPES["conv"]["ema"] > 0      # the recipe itself is untouched
+    for bad in ({"colour": "red"}, {"epochs": 3}):
+        with pytest.raises(ValueError, match="cannot change"):
+            from_recipe("conv", x, **bad)
+
+
+def test_fused_adam_makes_the_same_steps_as_plain_adam():
+    from vae_course.train import _adam
+
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(5, 3), torch.nn.Linear(5, 3)
+    b.load_state_dict(a.state_dict())
+    opt_a, opt_b = _adam(a.parameters(), lr=1e-2), torch.optim.Adam(b.parameters(), lr=1e-2, foreach=False)
+    assert opt_a.defaults["fused"] is True              # CPU has the fused kernel
+    for _ in range(5):
+        x = torch.randn(8, 5)
+        for net, opt in ((a, opt_a), (b, opt_b)):
+            opt.zero_grad()
+            net(x).pow(2).sum().backward()
+            opt.step()
+    assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(a.parameters(), b.parameters()))
+    assert not torch.allclose(a.weight, torch.nn.Linear(5, 3).weight)

@@ -1,6 +1,6 @@
 """Benchmarks that print figures (JSON), never pass/fail: speed goals live here, not in tests.
 
-    python -m vae_course.bench train --model conv --epochs N --data-dir DIR --seed S [--loss bce]
+    python -m vae_course.bench train --model conv --epochs N --data-dir DIR --seed S [--loss bce] [--set KEY=VALUE ...]
     python -m vae_course.bench slider
 
 ``train`` prints one JSON object per epoch (``epoch``, ``test_loss``,
@@ -10,7 +10,19 @@ object with ``median_ms`` and ``p95_ms`` for the latent slider's update path.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+
+def _setting(text: str) -> tuple[str, object]:
+    """'KEY=VALUE' → (key, value), the value read as JSON where it is JSON ('0', 'null', '[32, 64]'), else as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE (e.g. act=relu, ema=0, channels=[32,64]), got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train on MNIST, one JSON line per epoch")
-    train.add_argument("--model", default="conv", help="conv (default: lecture 05's lean recipe), conv-lecture (the lecture notes' architecture), mlp, or reference (the PyTorch-examples MLP VAE)")
+    train.add_argument("--model", default="conv", help="conv (default: lecture 05's recipe), conv-lecture (the lecture notes' architecture), mlp, or reference (the PyTorch-examples MLP VAE)")
     train.add_argument("--epochs", type=int, default=10)
     train.add_argument("--data-dir", default=None, help="folder of MNIST IDX files (default: $VAE_COURSE_DATA or download)")
     train.add_argument("--seed", type=int, default=0)
@@ -29,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--batch-size", type=int, default=None, help="override the model's recipe")
     train.add_argument("--lr", type=float, default=None, help="override the model's recipe (peak lr for onecycle)")
     train.add_argument("--schedule", default=None, choices=["none", "onecycle", "cosine"], help="override the model's recipe")
+    train.add_argument("--set", type=_setting, action="append", metavar="KEY=VALUE",
+                       help="change one ingredient of the recipe, repeatable: a model option (act=relu, "
+                            "channels=[32,64], hidden=null) or a fit argument (ema=0, batch_size=128, kl_warmup=0, "
+                            "init_output_bias=false); lecture 05's table of what each choice is worth was measured this way")
 
     slider = sub.add_parser("slider", help="time the latent slider's update (decode + redraw)")
     slider.add_argument("--n", type=int, default=200, help="number of slider moves to time")
