@@ -179,7 +179,7 @@ def test_kl_warmup_ramps_beta_per_step(mnist):
 
 def test_cosine_schedule_warms_up_then_decays():
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    sched = train._scheduler(opt, "cosine", 1.0, 1000)       # warm-up: max(5%, min(100 steps, 20%))
+    sched = train._scheduler(opt, "cosine", 1000)       # warm-up: max(5%, min(100 steps, 20%))
     lrs = []
     for _ in range(1000):
         lrs.append(opt.param_groups[0]["lr"])
@@ -189,7 +189,7 @@ def test_cosine_schedule_warms_up_then_decays():
     assert lrs.index(max(lrs)) == 99
     assert lrs[550] == pytest.approx(0.5, abs=0.01)                # half-way through the decay
     with pytest.raises(ValueError, match="schedule"):
-        train._scheduler(opt, "linear", 1.0, 10)
+        train._scheduler(opt, "linear", 10)
 
 
 def test_ema_is_the_warmed_up_running_average():

@@ -38,9 +38,6 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--loss", default="bce", help="bce (gray pixels, the PyTorch examples loss) or bernoulli (dynamic binarization)")
     train.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     train.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice; 1 is steadier on a shared machine)")
-    train.add_argument("--batch-size", type=int, default=None, help="override the model's recipe")
-    train.add_argument("--lr", type=float, default=None, help="override the model's recipe (peak lr for onecycle)")
-    train.add_argument("--schedule", default=None, choices=["none", "onecycle", "cosine"], help="override the model's recipe")
     train.add_argument("--set", type=_setting, action="append", metavar="KEY=VALUE",
                        help="change one ingredient of the recipe, repeatable: a model option (act=relu, "
                             "channels=[32,64], hidden=null) or a fit argument (ema=0, batch_size=128, kl_warmup=0, "

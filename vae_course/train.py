@@ -147,15 +147,12 @@ def mean_terms(model, x: torch.Tensor, batch_size: int = 1000, **kw) -> dict:
     return {k: _to_record(v / len(x)) for k, v in sums.items()}
 
 
-def _scheduler(opt, schedule, lr, total_steps):
+def _scheduler(opt, schedule, total_steps):
     """None: constant lr. 'cosine': linear warm-up over the first 5% of steps (at least 100 steps, or
     a fifth of a short run: full-size first Adam steps can kill every ReLU of an encoder), then
-    cosine decay to 0.
-    'onecycle': torch's OneCycleLR (warm-up over 15%, then anneal)."""
+    cosine decay to 0."""
     if schedule is None:
         return None
-    if schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps, pct_start=0.15)
     if schedule == "cosine":
         warm = max(1, round(0.05 * total_steps), min(100, total_steps // 5))
 
@@ -164,7 +161,7 @@ def _scheduler(opt, schedule, lr, total_steps):
                 return (step + 1) / warm
             return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total_steps - warm))))
         return torch.optim.lr_scheduler.LambdaLR(opt, factor)
-    raise ValueError(f"schedule must be None, 'onecycle' or 'cosine', got {schedule!r}")
+    raise ValueError(f"schedule must be None or 'cosine', got {schedule!r}")
 
 
 def _adam(params, **kw) -> torch.optim.Adam:
@@ -250,8 +247,8 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     (nats per image, mean over the batch). ``beta`` may be a function of the epoch (0-based),
     e.g. KL annealing ``lambda e: min(1.0, e / 10)``. ``binarize=True``: dynamic binarization
     (a fresh Bernoulli draw of every training image each epoch; the test set is binarized once,
-    seed 0). ``schedule``: None (constant ``lr``), 'onecycle' (warm-up to ``lr`` then anneal) or
-    'cosine' (see :func:`_scheduler`). ``kl_warmup``: number of epochs (may be fractional) over
+    seed 0). ``schedule``: None (constant ``lr``) or 'cosine' (warm-up to ``lr``, then
+    cosine decay to 0; see :func:`_scheduler`). ``kl_warmup``: number of epochs (may be fractional) over
     which β rises linearly from 0 to its value, step by step (KL annealing against posterior
     collapse). ``clip_grad``: clip the gradient norm to this value. After every epoch the test set
     (if given) is evaluated with the epoch's β and λ and ``callback(epoch, history)`` is called;
@@ -295,7 +292,7 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     n = len(train_x)
     steps = math.ceil(n / batch_size)
     opt = _adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = _scheduler(opt, schedule, lr, epochs * steps)
+    sched = _scheduler(opt, schedule, epochs * steps)
     history = History(device=str(device))
     averaged = EMA(model, ema) if ema else None
     check_each_batch = device.type == "cpu"      # free on CPU; on a GPU it would synchronise every step
@@ -535,11 +532,6 @@ def benchmark_train(args) -> int:
     except (FileNotFoundError, ValueError) as exc:
         raise SystemExit(str(exc)) from None
     changes = dict(getattr(args, "set", None) or {})
-    for key in ("batch_size", "lr"):          # the older spelling of --set batch_size=..., lr=...
-        if getattr(args, key, None) is not None:
-            changes[key] = getattr(args, key)
-    if getattr(args, "schedule", None) is not None:
-        changes["schedule"] = None if args.schedule == "none" else args.schedule
     try:
         model, recipe = from_recipe(args.model, data.train_x, **changes)
     except ValueError as exc:
