@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from vae_course.latent import reparameterize
+from vae_course.models import reparameterize
 
 
 def test_reparameterize_is_mu_plus_sigma_eps_and_differentiable():

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from vae_course.latent import (class_means, decode_images, encode_mean, gaussian_grid, latent_arithmetic, lerp,
-                               load_or_train, manifold_grid, nearest_class_mean, slerp)
+                               manifold_grid, nearest_class_mean, slerp)
+from vae_course.train import load_or_train
 
 
 def _angle(a, b):

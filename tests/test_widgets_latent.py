@@ -9,8 +9,8 @@ from torch import nn
 
 from vae_course.latent import slerp
 from vae_course.widgets import InterpolationExplorer, LatentDimExplorer, LatentExplorer2D
-from vae_course.widgets.latent import (digit_png, plot_arithmetic, plot_interpolation, plot_latent_scatter,
-                                       plot_manifold, plot_traversal, png_to_array, to_uint8)
+from vae_course.plots import plot_arithmetic, plot_interpolation, plot_latent_scatter, plot_manifold, plot_traversal
+from vae_course.widgets.latent import digit_png, png_to_array, to_uint8
 
 
 class Tiny(nn.Module):

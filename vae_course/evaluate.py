@@ -23,7 +23,7 @@ from torch.distributions import Normal
 
 from .elbo import log_mean_exp
 from .losses import bernoulli_log_likelihood, check_images, kl_term
-from .latent import reparameterize
+from .models import reparameterize
 
 __all__ = ["elbo_per_image", "test_elbo", "log_weights", "iwae_bound", "log_px", "prior_coverage",
            "expected_coverage"]

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from .info import kl_diag_gaussian
-from .latent import reparameterize
+from .models import reparameterize
 
 __all__ = [
     "TestFunction", "quadratic", "sine",

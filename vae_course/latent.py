@@ -1,39 +1,21 @@
 """Operations on latent codes z shared by the lectures.
 
-* :func:`reparameterize`: z = μ + σ·ε with σ = exp(½ log σ²), ε ~ N(0, I) (lecture 04).
 * :func:`lerp`, :func:`slerp`: paths between two codes (lecture 06).
 * :func:`class_means`, :func:`latent_arithmetic`: "mean of the 7s − mean of the 1s" added to a code;
   :func:`nearest_class_mean` to judge the result in pixel space.
 * :func:`gaussian_grid`, :func:`manifold_grid`: the decoded grid over Gaussian quantiles of
   Kingma & Welling (2014), fig. 4.
 * :func:`encode_mean`: μ of q_φ(z|x) for a whole data set, batched.
-* :func:`load_or_train`: lecture 05's checkpoint if it fits, otherwise a small model trained now.
 """
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from statistics import NormalDist
 
 import torch
 
-__all__ = ["reparameterize", "lerp", "slerp", "class_means", "latent_arithmetic",
-           "nearest_class_mean", "gaussian_grid", "manifold_grid", "encode_mean", "decode_images", "model_device",
-           "load_or_train"]
-
-
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
-    """Draw z ~ q_φ(z|x) = N(μ, diag σ²) as z = μ + σ·ε, ε ~ N(0, I), so gradients reach μ and log σ².
-
-    ``eps`` may be given (same shape as ``mu``) to make the draw deterministic.
-    """
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
-    if eps is None:
-        eps = torch.randn_like(mu)
-    elif eps.shape != mu.shape:
-        raise ValueError(f"eps must have the shape of mu {tuple(mu.shape)}, got {tuple(eps.shape)}")
-    return mu + torch.exp(0.5 * logvar) * eps
+__all__ = ["lerp", "slerp", "class_means", "latent_arithmetic",
+           "nearest_class_mean", "gaussian_grid", "manifold_grid", "encode_mean", "decode_images", "model_device"]
 
 
 # ----------------------------------------------------------------------------- paths between codes
@@ -237,63 +219,3 @@ def encode_mean(model, images: torch.Tensor, batch_size: int = 500) -> torch.Ten
     finally:
         model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0, model.latent_dim)
-
-
-# ----------------------------------------------------------------------------- the lecture's model
-
-def _fits(latent_dim, wanted) -> bool:
-    if wanted is None:
-        return True
-    if isinstance(wanted, int):
-        return latent_dim == wanted
-    return latent_dim in wanted
-
-
-def _describe(wanted) -> str:
-    if isinstance(wanted, range):
-        return f"latent_dim in {wanted.start}..{wanted.stop - 1}"
-    return f"latent_dim={wanted}" if isinstance(wanted, int) else f"latent_dim in {list(wanted)}"
-
-
-def load_or_train(path, latent_dim, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *,
-                  epochs: int = 5, device=None, model_class: str = "ConvVAE", train_latent_dim: int | None = None,
-                  progress: bool = True, save: bool = False, **fit_kw):
-    """Lecture 05's checkpoint at ``path`` if it exists and fits; otherwise a model trained now.
-
-    A model fits when its ``latent_dim`` equals ``latent_dim`` (an int), is in it (a range or
-    collection, e.g. ``range(8, 21)``), or always (``None``). Otherwise a fresh
-    ``vae_course.models.<model_class>(train_latent_dim or latent_dim)`` is trained with
-    ``train.fit`` for ``epochs`` epochs (tqdm bar; ``fit_kw`` such as ``seed``, ``batch_size`` go
-    to ``fit``) and, if ``save``, saved to ``path``. Never fails for lack of a file, nor for an
-    unreadable one. Returns ``(model, message)``; the message says which happened and why.
-    """
-    from . import models, train  # lazy: models imports this module
-
-    if train_latent_dim is None:
-        train_latent_dim = latent_dim if isinstance(latent_dim, int) else None
-    if train_latent_dim is None:
-        raise ValueError("latent_dim (or train_latent_dim) must be an integer to train a model when no checkpoint fits")
-    if not hasattr(models, model_class):
-        raise ValueError(f"vae_course.models has no {model_class!r}")
-    path = Path(path)
-    reason = f"no checkpoint at {path}"
-    if path.exists():
-        try:
-            model, _ = train.load_checkpoint(path, map_location="cpu")
-        except Exception as exc:  # a corrupt or foreign file must not stop the lecture
-            reason = f"the checkpoint at {path} could not be read ({type(exc).__name__}: {exc})"
-        else:
-            if _fits(model.latent_dim, latent_dim):
-                model = model.to(device if device is not None else "cpu").eval()
-                return model, f"loaded {type(model).__name__} (latent_dim={model.latent_dim}) from {path}"
-            reason = (f"the checkpoint at {path} has latent_dim={model.latent_dim}, "
-                      f"this part needs {_describe(latent_dim)}")
-    model = getattr(models, model_class)(train_latent_dim)
-    fit_kw.setdefault("progress", progress)
-    train.fit(model, train_x, test_x, epochs=epochs, device=device, **fit_kw)
-    model.eval()
-    message = f"{reason}: trained a {model_class}(latent_dim={train_latent_dim}) for {epochs} epoch(s) now"
-    if save:
-        train.save_checkpoint(model, path)
-        message += f" and saved it to {path}"
-    return model, message

@@ -1,4 +1,4 @@
-"""What a trained encoder's latents carry: active units and latent–factor alignment (lecture 07).
+"""What a trained encoder's latents carry: active units and latent–factor alignment (lectures 07 and 08).
 
 * :func:`encoder_means`: E_q[z | x] = μ_φ(x) for a whole dataset, shape (N, latent_dim).
 * :func:`unit_activity`: A_d = Cov_x(E_q[z_d | x]), the variance over the data of each latent

@@ -8,6 +8,8 @@ Public names:
 * :class:`ConvVAE` (``latent_dim``, ``channels``, ``hidden``): the lecture notes' convolutional VAE.
 * :func:`build_model` (``config``): rebuild any of these from its ``model.config`` dict.
 * :func:`count_parameters`, :func:`register_model`.
+* :func:`reparameterize`: z = μ + σ·ε with σ = exp(½ log σ²), ε ~ N(0, I) (lecture 04), the
+  sampling step of every VAE's forward pass.
 
 Every model takes float images ``x`` of shape (B, 1, 28, 28) with values in [0, 1] and has
 ``encode(x)`` (VAEs: → (mu, logvar); Autoencoder: → z), ``decode(z)`` → logits (B, 1, 28, 28),
@@ -25,15 +27,28 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .latent import reparameterize
 from .losses import bernoulli_log_likelihood, check_images, vae_loss
 
-__all__ = ["Autoencoder", "VAE", "MLPVAE", "ConvVAE", "build_model", "count_parameters", "register_model", "MODELS"]
+__all__ = ["reparameterize", "Autoencoder", "VAE", "MLPVAE", "ConvVAE", "build_model", "count_parameters", "register_model", "MODELS"]
 
 IMAGE_SHAPE = (1, 28, 28)
 #: Activation functions ConvVAE accepts by name.
 ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU}
 MODELS: dict[str, type[nn.Module]] = {}
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+    """Draw z ~ q_φ(z|x) = N(μ, diag σ²) as z = μ + σ·ε, ε ~ N(0, I), so gradients reach μ and log σ².
+
+    ``eps`` may be given (same shape as ``mu``) to make the draw deterministic.
+    """
+    if mu.shape != logvar.shape:
+        raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    if eps is None:
+        eps = torch.randn_like(mu)
+    elif eps.shape != mu.shape:
+        raise ValueError(f"eps must have the shape of mu {tuple(mu.shape)}, got {tuple(eps.shape)}")
+    return mu + torch.exp(0.5 * logvar) * eps
 
 
 def register_model(cls):

@@ -1,4 +1,4 @@
-"""Schedules for β: callables ``epoch -> β`` to pass as ``train.fit(..., beta=schedule)`` (lecture 07).
+"""Schedules for β: callables ``epoch -> β`` to pass as ``train.fit(..., beta=schedule)`` (lecture 08).
 
 Epochs count from 0 (the first epoch trains with ``schedule(0)``).
 

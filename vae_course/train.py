@@ -14,6 +14,7 @@ Public names:
 * :func:`save_checkpoint` / :func:`load_checkpoint`: atomic save (temporary file, then rename)
   with the config that rebuilds the model; loading gives clear errors for missing, corrupted or
   mismatched files.
+* :func:`load_or_train`: lecture 05's checkpoint if it fits, otherwise a small model trained now.
 * :func:`benchmark_train`: ``python -m vae_course.bench train ...`` (JSON line per epoch).
 
 Speed notes: the dataset lives on the training device as one tensor and batches are slices of
@@ -44,7 +45,7 @@ from tqdm.auto import tqdm
 from .config import get_device, seed_everything
 from .losses import check_images
 
-__all__ = ["fit", "EMA", "History", "mean_terms", "save_checkpoint", "load_checkpoint", "from_recipe", "benchmark_train",
+__all__ = ["fit", "EMA", "History", "mean_terms", "save_checkpoint", "load_checkpoint", "load_or_train", "from_recipe", "benchmark_train",
            "CHECKPOINT_FORMAT", "RECIPES"]
 
 CHECKPOINT_FORMAT = "vae_course.checkpoint"
@@ -560,3 +561,63 @@ def benchmark_train(args) -> int:
     except ValueError as exc:          # a bad --set value (e.g. batch_size=0): say so, no traceback
         raise SystemExit(str(exc)) from None
     return 0 if history.status == "completed" else 1
+
+
+# ----------------------------------------------------------------------------- a lecture's model, loaded or trained
+
+def _fits(latent_dim, wanted) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, int):
+        return latent_dim == wanted
+    return latent_dim in wanted
+
+
+def _describe(wanted) -> str:
+    if isinstance(wanted, range):
+        return f"latent_dim in {wanted.start}..{wanted.stop - 1}"
+    return f"latent_dim={wanted}" if isinstance(wanted, int) else f"latent_dim in {list(wanted)}"
+
+
+def load_or_train(path, latent_dim, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *,
+                  epochs: int = 5, device=None, model_class: str = "ConvVAE", train_latent_dim: int | None = None,
+                  progress: bool = True, save: bool = False, **fit_kw):
+    """Lecture 05's checkpoint at ``path`` if it exists and fits; otherwise a model trained now.
+
+    A model fits when its ``latent_dim`` equals ``latent_dim`` (an int), is in it (a range or
+    collection, e.g. ``range(8, 21)``), or always (``None``). Otherwise a fresh
+    ``vae_course.models.<model_class>(train_latent_dim or latent_dim)`` is trained with
+    ``train.fit`` for ``epochs`` epochs (tqdm bar; ``fit_kw`` such as ``seed``, ``batch_size`` go
+    to ``fit``) and, if ``save``, saved to ``path``. Never fails for lack of a file, nor for an
+    unreadable one. Returns ``(model, message)``; the message says which happened and why.
+    """
+    from . import models
+
+    if train_latent_dim is None:
+        train_latent_dim = latent_dim if isinstance(latent_dim, int) else None
+    if train_latent_dim is None:
+        raise ValueError("latent_dim (or train_latent_dim) must be an integer to train a model when no checkpoint fits")
+    if not hasattr(models, model_class):
+        raise ValueError(f"vae_course.models has no {model_class!r}")
+    path = Path(path)
+    reason = f"no checkpoint at {path}"
+    if path.exists():
+        try:
+            model, _ = load_checkpoint(path, map_location="cpu")
+        except Exception as exc:  # a corrupt or foreign file must not stop the lecture
+            reason = f"the checkpoint at {path} could not be read ({type(exc).__name__}: {exc})"
+        else:
+            if _fits(model.latent_dim, latent_dim):
+                model = model.to(device if device is not None else "cpu").eval()
+                return model, f"loaded {type(model).__name__} (latent_dim={model.latent_dim}) from {path}"
+            reason = (f"the checkpoint at {path} has latent_dim={model.latent_dim}, "
+                      f"this part needs {_describe(latent_dim)}")
+    model = getattr(models, model_class)(train_latent_dim)
+    fit_kw.setdefault("progress", progress)
+    fit(model, train_x, test_x, epochs=epochs, device=device, **fit_kw)
+    model.eval()
+    message = f"{reason}: trained a {model_class}(latent_dim={train_latent_dim}) for {epochs} epoch(s) now"
+    if save:
+        save_checkpoint(model, path)
+        message += f" and saved it to {path}"
+    return model, message

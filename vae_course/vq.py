@@ -1,4 +1,4 @@
-"""Vector quantization and a small VQ-VAE for MNIST (lecture 08; van den Oord et al., 2017).
+"""Vector quantization and a small VQ-VAE for MNIST (lecture 09; van den Oord et al., 2017).
 
 The encoder maps an image to a grid of vectors z_e(x) ∈ R^{D×7×7}; each vector is replaced by its
 nearest codebook entry e_k (k = argmin_j ‖z_e − e_j‖²), and the decoder sees the quantized grid z_q.

@@ -1,4 +1,4 @@
-"""Checks and synthetic data for exercises/07_posterior_collapse.
+"""Checks and synthetic data for exercises/08_posterior_collapse.
 
 Active units (Burda et al., 2016): latent dimension d is active when
 A_d = Cov_x(E_{q(z|x)}[z_d]) > 0.01, i.e. the encoder's mean for z_d varies across the data.

@@ -1,4 +1,4 @@
-"""Checks for exercises/08_vq_vae: nearest codes, the straight-through estimator, perplexity, the rate.
+"""Checks for exercises/09_vq_vae: nearest codes, the straight-through estimator, perplexity, the rate.
 
 References: brute-force Python loops over the codebook, autograd Jacobians
 (``torch.autograd.functional.jacobian``), NumPy histograms, and ``torch.distributions.Categorical``.

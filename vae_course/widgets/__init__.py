@@ -7,7 +7,7 @@ move (see :class:`FigureImage`), so moves feel immediate.
 * :class:`ELBOExplorer` (lecture 03): q's mean and log-variance; log p(x) = ELBO + gap.
 * :class:`LatentExplorer2D`, :class:`LatentDimExplorer`, :class:`InterpolationExplorer`
   (lecture 06): sliders through a trained VAE's latent space.
-* :class:`DrillSession` (lecture 09): exam-prep KL drills with instant feedback.
+* :class:`DrillSession` (lecture 12): exam-prep KL drills with instant feedback.
 * :class:`FigureImage`: a matplotlib figure re-rendered in place into an ``ipywidgets.Image``.
 """
 from .base import FigureImage

@@ -1,4 +1,4 @@
-"""Lecture 09's drill session: pick kinds and difficulty, get a problem, type an answer, get
+"""Lecture 12's drill session: pick kinds and difficulty, get a problem, type an answer, get
 feedback that names the likely mistake, reveal the worked solution, keep a running score."""
 from __future__ import annotations
 

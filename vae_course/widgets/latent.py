@@ -5,9 +5,8 @@
 * :class:`LatentDimExplorer`: one slider per latent dimension, starting at the encoding μ of a
   chosen test image; "reset" and "sample from the prior" buttons.
 * :class:`InterpolationExplorer`: lerp and slerp between two test images, as a strip and with a t slider.
-* Static figures (no kernel needed): :func:`plot_latent_scatter`, :func:`plot_manifold`,
-  :func:`plot_interpolation`, :func:`plot_traversal`, :func:`plot_arithmetic`.
-* :func:`benchmark_slider`: ``python -m vae_course.bench slider`` (median and p95 of one update).
+The static figures of the same things (no kernel needed) live in :mod:`vae_course.plots`; the
+slider benchmark (``python -m vae_course.bench slider``) in :mod:`vae_course.bench`.
 
 Speed: an update decodes one z and pushes PNG bytes into ``ipywidgets.Image`` widgets. The
 28×28 digit is encoded straight to PNG (upscaled by repeating pixels, no matplotlib); the map
@@ -38,17 +37,15 @@ import numpy as np
 import torch
 from PIL import Image as PILImage
 
-from ..latent import decode_images, encode_mean, gaussian_grid, lerp, manifold_grid, model_device, slerp
+from ..latent import decode_images, encode_mean, lerp, model_device, slerp
+from ..plots import _SUB, LIMIT, draw_latent_plane
 from .base import FigureImage
 
 __all__ = ["LatentExplorer2D", "LatentDimExplorer", "InterpolationExplorer", "digit_png", "png_to_array",
-           "to_uint8", "plot_latent_scatter", "plot_manifold", "plot_interpolation", "plot_traversal", "plot_arithmetic",
-           "benchmark_slider"]
+           "to_uint8"]
 
 SCALE = 6          # a 28×28 digit is shown as 168×168 pixels
-LIMIT = 4.0        # sliders span [−4, 4]: ±4 prior standard deviations
 STEP = 0.05
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 # ----------------------------------------------------------------------------- images as PNG bytes
@@ -275,7 +272,7 @@ class _LatentMap:
         self.figure = FigureImage(figsize=(size, size), dpi=80)
         fig = self.figure.fig
         ax = fig.add_axes([0.14, 0.12, 0.83, 0.83])
-        _draw_latent_plane(ax, points, labels, limit, legend=False)
+        draw_latent_plane(ax, points, labels, limit, legend=False)
         (self.marker,) = ax.plot([0.0], [0.0], marker="o", ms=11, mfc="none", mec="k", mew=2.2, animated=True)
         (self.dot,) = ax.plot([0.0], [0.0], marker="+", ms=14, color="k", mew=1.5, animated=True)
         self.ax = ax
@@ -578,204 +575,3 @@ class InterpolationExplorer(_Explorer):
         self.readout.value = (f"t = {t:.2f}: ‖z‖ lerp = {z_lin.norm():.2f}, slerp = {z_sph.norm():.2f} "
                               f"(endpoints {self.z_a.norm():.2f} and {self.z_b.norm():.2f})")
         self.renders += 1
-
-
-# ----------------------------------------------------------------------------- static figures
-
-def _draw_latent_plane(ax, points, labels, limit: float, legend: bool = True, max_points: int = 5000) -> None:
-    """Scatter of codes coloured by label over contours of p(z) = N(0, I) at 1, 2, 3 σ."""
-    if points is not None and len(points):
-        points = points[:max_points]
-        if labels is not None:
-            labels = labels[:max_points]
-            sc = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=4,
-                            alpha=0.6, linewidths=0, rasterized=True)
-            if legend:
-                ax.figure.colorbar(sc, ax=ax, ticks=range(10), label="digit")
-        else:
-            ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, color="C0", linewidths=0)
-    g = np.linspace(-limit, limit, 201)
-    gx, gy = np.meshgrid(g, g)
-    density = np.exp(-0.5 * (gx ** 2 + gy ** 2)) / (2 * np.pi)
-    levels = [np.exp(-0.5 * r ** 2) / (2 * np.pi) for r in (3, 2, 1)]
-    cs = ax.contour(gx, gy, density, levels=levels, colors="0.3", linewidths=0.8, linestyles="--")
-    ax.clabel(cs, fmt={lv: f"{r}σ" for lv, r in zip(levels, (3, 2, 1))}, fontsize=7)
-    ax.set_xlim(-limit, limit)
-    ax.set_ylim(-limit, limit)
-    ax.set_aspect("equal")
-    ax.set_xlabel("z₁", fontsize=9)
-    ax.set_ylabel("z₂", fontsize=9)
-    ax.tick_params(labelsize=7)
-
-
-def plot_latent_scatter(z, labels=None, ax=None, limit: float = LIMIT, title: str | None = None):
-    """The 2-D codes ``z`` (N, 2), coloured by ``labels``, over the prior's 1σ/2σ/3σ contours. Returns the figure."""
-    import matplotlib.pyplot as plt
-    z = np.asarray(torch.as_tensor(z).detach().cpu(), dtype=np.float64)
-    if z.ndim != 2 or z.shape[1] != 2:
-        raise ValueError(f"plot_latent_scatter needs (N, 2) codes, got shape {z.shape}")
-    labels = None if labels is None else np.asarray(torch.as_tensor(labels).detach().cpu()).reshape(-1)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 4.2))
-    _draw_latent_plane(ax, z, labels, limit)
-    if title:
-        ax.set_title(title, fontsize=10)
-    return ax.figure
-
-
-def plot_manifold(model, n: int = 15, ax=None, lo: float = 0.05, hi: float = 0.95):
-    """Kingma & Welling's fig. 4: p_θ(x|z) decoded on an n×n grid of Gaussian quantiles
-    (:func:`vae_course.latent.gaussian_grid`), ticks at the z values. Returns the figure."""
-    import matplotlib.pyplot as plt
-    image = manifold_grid(model, n, lo, hi).numpy()
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.6, 4.6))
-    ax.imshow(image, cmap="gray", vmin=0, vmax=1)
-    q = gaussian_grid(n, lo, hi)[:n, 0].numpy()
-    ticks = [0, n // 2, n - 1]
-    ax.set_xticks([28 * i + 13.5 for i in ticks], [f"{q[i]:.2f}" for i in ticks], fontsize=7)
-    ax.set_yticks([28 * i + 13.5 for i in ticks], [f"{-q[i] + 0.0:.2f}" for i in ticks], fontsize=7)
-    ax.set_xlabel("z₁ = Φ⁻¹(u₁)", fontsize=9)
-    ax.set_ylabel("z₂ = Φ⁻¹(u₂)", fontsize=9)
-    return ax.figure
-
-
-def _show_row(axes, images, titles=None) -> None:
-    for i, (ax, im) in enumerate(zip(axes, images)):
-        ax.imshow(np.squeeze(np.asarray(im)), cmap="gray", vmin=0, vmax=1)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if titles is not None:
-            ax.set_title(titles[i], fontsize=7)
-
-
-def plot_interpolation(model, z_a, z_b, steps: int = 9):
-    """Two rows of decoded codes from z_a to z_b — lerp on top, slerp below — and ‖z(t)‖ for both.
-    Returns the figure."""
-    import matplotlib.pyplot as plt
-    z_a, z_b = torch.as_tensor(z_a, dtype=torch.float64), torch.as_tensor(z_b, dtype=torch.float64)
-    ts = torch.linspace(0, 1, steps, dtype=torch.float64)
-    paths = {"lerp": lerp(z_a, z_b, ts), "slerp": slerp(z_a, z_b, ts)}
-    fig = plt.figure(figsize=(10, 2.3))
-    grid = fig.add_gridspec(2, steps + 3, hspace=0.15)
-    for row, (name, path) in enumerate(paths.items()):
-        axes = [fig.add_subplot(grid[row, j]) for j in range(steps)]
-        _show_row(axes, decode_images(model, path.float())[:, 0], [f"t={t:.2f}" for t in ts] if row == 0 else None)
-        axes[0].set_ylabel(name, fontsize=9)
-    ax = fig.add_subplot(grid[:, steps + 1:])
-    fine = torch.linspace(0, 1, 101, dtype=torch.float64)
-    ax.plot(fine, lerp(z_a, z_b, fine).norm(dim=1), label="lerp")
-    ax.plot(fine, slerp(z_a, z_b, fine).norm(dim=1), label="slerp", ls="--")
-    d = z_a.numel()
-    ax.axhline(math.sqrt(d), color="0.5", lw=0.8, ls=":", label=f"√d = {math.sqrt(d):.2f}")
-    ax.set_xlabel("t", fontsize=9)
-    ax.set_ylabel("‖z(t)‖", fontsize=9)
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7)
-    return fig
-
-
-def plot_traversal(model, z, dims=None, values=(-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)):
-    """Latent traversal: row k decodes z with dimension dims[k] replaced by each of ``values``
-    (what the per-dimension sliders show, frozen). Returns the figure."""
-    import matplotlib.pyplot as plt
-    z = torch.as_tensor(z, dtype=torch.float32).reshape(-1)
-    if z.numel() != model.latent_dim:
-        raise ValueError(f"z has {z.numel()} values but the model's latent_dim is {model.latent_dim}")
-    dims = list(range(model.latent_dim)) if dims is None else [int(d) for d in dims]
-    for d in dims:
-        if not 0 <= d < model.latent_dim:
-            raise ValueError(f"dimension {d} does not exist (latent_dim={model.latent_dim})")
-    fig, axes = plt.subplots(len(dims), len(values), figsize=(0.75 * len(values) + 0.6, 0.75 * len(dims) + 0.4),
-                             squeeze=False)
-    for r, d in enumerate(dims):
-        codes = z.repeat(len(values), 1)
-        codes[:, d] = torch.tensor(values, dtype=torch.float32)
-        _show_row(axes[r], decode_images(model, codes)[:, 0], [f"{v:+g}" for v in values] if r == 0 else None)
-        axes[r, 0].set_ylabel(f"z{str(d + 1).translate(_SUB)}", rotation=0, ha="right", va="center", fontsize=8)
-    fig.subplots_adjust(wspace=0.05, hspace=0.05)
-    return fig
-
-
-def plot_arithmetic(model, z, means: dict, source: int, target: int, alphas=(0.0, 0.5, 1.0, 1.5)):
-    """Rows: codes ``z`` (k, d); columns: z + α·(m_target − m_source) decoded, for each α.
-    Returns the figure."""
-    import matplotlib.pyplot as plt
-    from ..latent import latent_arithmetic
-    z = torch.as_tensor(z, dtype=torch.float32)
-    z = z[None] if z.ndim == 1 else z
-    fig, axes = plt.subplots(len(z), len(alphas), figsize=(1.1 * len(alphas) + 0.6, 1.15 * len(z) + 0.3), squeeze=False)
-    for r, code in enumerate(z):
-        moved = torch.stack([latent_arithmetic(code, means, source, target, float(a)) for a in alphas])
-        _show_row(axes[r], decode_images(model, moved)[:, 0],
-                  [f"α = {a:g}" for a in alphas] if r == 0 else None)
-    fig.suptitle(f"z + α·(mean {target} − mean {source})", fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-# ----------------------------------------------------------------------------- benchmark
-
-def _bench_model(latent_dim: int = 2):
-    """Lecture 05's architecture, randomly initialised (speed does not depend on the weights)."""
-    try:
-        from ..models import ConvVAE
-        return ConvVAE(latent_dim), "ConvVAE (random weights)"
-    except ImportError:
-        return _ConvDecoder(latent_dim), "conv decoder stand-in (random weights)"
-
-
-class _ConvDecoder(torch.nn.Module):
-    """A stand-in with the lecture's decoder shape, used only if vae_course.models is missing."""
-
-    def __init__(self, latent_dim: int):
-        super().__init__()
-        self.latent_dim = latent_dim
-        self.fc = torch.nn.Linear(latent_dim, 64 * 7 * 7)
-        self.net = torch.nn.Sequential(
-            torch.nn.ConvTranspose2d(64, 32, 4, 2, 1), torch.nn.ReLU(),
-            torch.nn.ConvTranspose2d(32, 1, 4, 2, 1))
-
-    def decode(self, z):
-        return self.net(torch.relu(self.fc(z)).view(-1, 64, 7, 7))
-
-
-def benchmark_slider(args) -> int:
-    """Time the 2-D explorer's update path — decode one z, encode the digit PNG, blit the map
-    marker, update the readout — over ``args.n`` slider moves of a random walk; print one JSON
-    object with ``median_ms`` and ``p95_ms`` (throttling off, so every move is drawn)."""
-    n = int(getattr(args, "n", 200))
-    if n < 1:
-        raise SystemExit("--n must be at least 1")
-    seed = int(getattr(args, "seed", 0))
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    model, name = _bench_model(2)
-    model.eval()
-    points = rng.standard_normal((5000, 2))
-    labels = rng.integers(0, 10, 5000)
-    explorer = LatentExplorer2D(model, points, labels, throttle_ms=0)
-    walk = np.clip(np.cumsum(rng.normal(0, 0.15, (n + 10, 2)), axis=0), -LIMIT, LIMIT)
-    for z in walk[:10]:                                  # warm-up
-        explorer.sliders[0].value, explorer.sliders[1].value = float(z[0]), float(z[1])
-    times = []
-    for i, z in enumerate(walk[10:]):
-        slider = explorer.sliders[i % 2]                  # one slider moves per event, as in the browser
-        value = round(float(z[i % 2]) / STEP) * STEP
-        if slider.value == value:
-            value = value + STEP if value + STEP <= LIMIT else value - STEP
-        start = time.perf_counter()
-        slider.value = value
-        times.append((time.perf_counter() - start) * 1000.0)
-    if explorer.renders < n:
-        raise RuntimeError("some slider moves were not drawn")
-    times.sort()
-    p95 = times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)]
-    print(json.dumps({
-        "median_ms": round(statistics.median(times), 3), "p95_ms": round(p95, 3),
-        "mean_ms": round(statistics.fmean(times), 3), "max_ms": round(times[-1], 3), "n": n,
-        "what": "2-D explorer: decode one z + digit PNG + map marker blit + readout",
-        "model": name, "device": str(model_device(model)), "torch_threads": torch.get_num_threads(),
-        "load_avg_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-    }))
-    return 0
