@@ -127,6 +127,7 @@ def test_checkpoint_faults(tmp_path):
         load_checkpoint(tmp_path / "other.pt")
     ckpt = torch.load(path, weights_only=True)
     ckpt["config"]["latent_dim"] = 3                                       # config and weights disagree
+    ckpt["checksum"]["sha256"] = train.checkpoint_checksum(ckpt["config"], ckpt["state_dict"])   # consistently
     torch.save(ckpt, tmp_path / "mismatch.pt")
     with pytest.raises(ValueError, match="do not match"):
         load_checkpoint(tmp_path / "mismatch.pt")
