@@ -53,8 +53,17 @@ def _is_torch(*xs: Any) -> bool:
 
 def _as_array(x: Any, name: str, use_torch: bool, like: torch.Tensor | None = None):
     """Convert ``x`` to a float array/tensor, refusing non-numeric input (and bools) with ArgumentTypeError."""
+    if isinstance(x, (list, tuple)):
+        try:
+            with np.errstate(all="ignore"):
+                probe = np.asarray(x)
+            if probe.dtype == np.bool_:
+                x = probe
+        except (TypeError, ValueError):
+            pass                                    # ragged or odd: the conversion below says so
     if isinstance(x, (bool, np.bool_)) or (isinstance(x, (np.ndarray, torch.Tensor)) and x.dtype in (np.bool_, torch.bool)):
-        raise ArgumentTypeError(f"{name} must be numeric, got booleans ({x!r})")
+        shown = repr(x) if len(repr(x)) < 80 else type(x).__name__
+        raise ArgumentTypeError(f"{name} must be numeric, got booleans ({shown})")
     if (isinstance(x, torch.Tensor) and x.is_complex()) or (isinstance(x, np.ndarray) and np.iscomplexobj(x)) \
             or isinstance(x, complex):
         raise ArgumentTypeError(f"{name} must be real numbers, got complex values")
@@ -242,7 +251,8 @@ def kl_normal(mu1, sigma1, mu2=0.0, sigma2=1.0):
         shapes = ", ".join(str(tuple(a.shape)) for a in args)
         raise ValueError(f"mu1, sigma1, mu2, sigma2 have shapes that do not broadcast: {shapes}") from exc
     log = torch.log if use_torch else np.log
-    value = (log(sigma2) - log(sigma1)) + 0.5 * (sigma1 / sigma2) ** 2 + 0.5 * ((mu1 - mu2) / sigma2) ** 2 - 0.5
+    with np.errstate(over="ignore"):       # a KL beyond the largest float is inf, the right float answer
+        value = (log(sigma2) - log(sigma1)) + 0.5 * (sigma1 / sigma2) ** 2 + 0.5 * ((mu1 - mu2) / sigma2) ** 2 - 0.5
     return _finish(value, not use_torch, "nats")
 
 

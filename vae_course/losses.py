@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .info import kl_diag_gaussian
-from .validation import ArgumentTypeError, check_finite, check_same_device, check_same_dtype, number
+from .validation import ArgumentTypeError, check_finite, check_same_device, number
 
 __all__ = ["bernoulli_log_likelihood", "gaussian_log_likelihood", "mse_as_gaussian_nll", "kl_per_dim",
            "kl_term", "free_bits_kl", "vae_loss", "check_images"]
@@ -76,12 +76,14 @@ def _check_unit_interval(x: torch.Tensor, name: str) -> None:
     if math.isinf(lo) or math.isinf(hi):
         raise ValueError(f"{name} contains infinite values (pixels must be in [0, 1])")
     if lo < 0 or hi > 1:
-        raise ValueError(f"{name} must have values in [0, 1] (gray levels or binary pixels), "
+        raise ValueError(f"{name} must have values in [0, 1] (gray levels or binary pixels; a Bernoulli "
+                         "likelihood needs them), "
                          f"got values in [{lo:.4g}, {hi:.4g}]")
 
 
 def _check_pair(a: torch.Tensor, x: torch.Tensor, a_name: str, x_name: str = "x") -> None:
-    """Two float tensors of one shape (a batch), on one device, of one dtype (no values read)."""
+    """Two float tensors of one shape (a batch), on one device (no values read). Float dtypes may
+    differ: they are promoted, as torch's own elementwise operations do."""
     _tensor(a, a_name)
     _tensor(x, x_name)
     if a.shape != x.shape:
@@ -89,7 +91,6 @@ def _check_pair(a: torch.Tensor, x: torch.Tensor, a_name: str, x_name: str = "x"
     if a.ndim < 2:
         raise ValueError(f"{a_name} and {x_name} must be a batch (B, ...) of images, got shape {tuple(x.shape)}")
     check_same_device(**{a_name: a, x_name: x})
-    check_same_dtype(**{a_name: a, x_name: x})
 
 
 def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor, validate: bool = True) -> torch.Tensor:
@@ -104,11 +105,7 @@ def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor, validate: bo
     _check_pair(logits, x, "logits")
     if validate:
         check_finite(logits, "logits")
-        lo_hi = torch.stack(torch.aminmax(x.detach())).tolist() if x.numel() else [0.0, 0.0]
-        if any(math.isnan(v) for v in lo_hi):
-            raise ValueError("x contains NaN")
-        if lo_hi[0] < 0 or lo_hi[1] > 1:
-            raise ValueError(f"x must have values in [0, 1] for a Bernoulli likelihood, got [{lo_hi[0]:.4g}, {lo_hi[1]:.4g}]")
+        _check_unit_interval(x, "x")
     bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     return -bce.flatten(1).sum(1)
 
@@ -160,7 +157,6 @@ def _check_mu_logvar(mu, logvar, validate: bool) -> None:
     if mu.ndim == 0:
         raise ValueError("mu and logvar need a latent dimension (their last axis), got single numbers")
     check_same_device(mu=mu, logvar=logvar)
-    check_same_dtype(mu=mu, logvar=logvar)
     if validate:
         check_finite(mu, "mu")
         check_finite(logvar, "logvar")

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from .losses import bernoulli_log_likelihood, check_images, vae_loss
-from .validation import ArgumentTypeError, check_finite, check_same_device, check_same_dtype, integer
+from .validation import ArgumentTypeError, check_finite, check_same_device, integer
 
 __all__ = ["reparameterize", "Autoencoder", "VAE", "MLPVAE", "ConvVAE", "build_model", "count_parameters", "register_model",
            "model_classes", "MODELS", "MAX_PARAMETERS"]
@@ -57,7 +57,7 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | N
     ``eps`` may be given (same shape as ``mu``) to make the draw deterministic. ``validate=True``
     (a direct call) also refuses NaN/inf in ``mu``, ``logvar``, ``eps`` (this reads them, a GPU
     synchronisation; the models' forward passes use ``validate=False``). Shapes, dtypes and
-    devices are always checked.
+    devices are always checked (float dtypes are promoted, as in torch).
     """
     for name, t in (("mu", mu), ("logvar", logvar), ("eps", eps)):
         if t is not None and not (torch.is_tensor(t) and t.is_floating_point()):
@@ -68,7 +68,6 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | N
     if eps is not None and eps.shape != mu.shape:
         raise ValueError(f"eps must have the shape of mu {tuple(mu.shape)}, got {tuple(eps.shape)}")
     check_same_device(mu=mu, logvar=logvar, **({"eps": eps} if eps is not None else {}))
-    check_same_dtype(mu=mu, logvar=logvar, **({"eps": eps} if eps is not None else {}))
     if validate:
         for name, t in (("mu", mu), ("logvar", logvar), ("eps", eps)):
             if t is not None:

@@ -66,6 +66,8 @@ def number(value, name: str, *, low: float | None = None, high: float | None = N
 def integer(value, name: str, *, low: int | None = None, high: int | None = None) -> int:
     """``int(value)`` after checking it is an integer (Python, NumPy or 0-d tensor; not a bool, not a
     float such as 3.0) within [low, high]."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ArgumentTypeError(f"{name} must be an integer, got the bool {value!r}")
     v = _scalar(value, name)
     if not isinstance(v, int):
         raise ArgumentTypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
