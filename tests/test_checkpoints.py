@@ -100,6 +100,7 @@ def test_build_model_builds_only_registered_classes_and_caps_the_size():
         ({"model": "ConvVAE", "latent_dim": 2, "hidden": float("nan")}, ValueError, "hidden"),
         ({"model": "MLPVAE", "latent_dim": 2, "hidden": [8] * 1000}, ValueError, "hidden"),
         ({"model": "MLPVAE", "latent_dim": 2**40}, ValueError, "latent_dim"),
+        ({"model": "ConvVAE", "latent_dim": 2, "extra_convs": 10**6}, ValueError, "extra_convs"),   # not a million layers
     ]:
         with pytest.raises(error, match=name):
             models.build_model(config)

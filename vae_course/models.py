@@ -46,6 +46,9 @@ MODELS: dict[str, type[nn.Module]] = {}
 #: float32, about 30 times lecture 05's largest model. A config asking for more is refused before
 #: any memory is allocated (its size is worked out on PyTorch's "meta" device, which holds shapes only).
 MAX_PARAMETERS = 50_000_000
+#: At most this many extra convolutions on each side of a ConvVAE (each is a layer object: a
+#: config asking for a million would take minutes to build even on the meta device).
+MAX_EXTRA_CONVS = 16
 _MAX_CONFIG_ITEMS = 32          # entries in a config, and items in one list value
 _MAX_CONFIG_STR = 64            # characters in a string value
 
@@ -390,9 +393,10 @@ def _check_extra_convs(extra_convs) -> tuple[int, int]:
     """n or (n_encoder, n_decoder) → (n_encoder, n_decoder), non-negative integers."""
     pair = (extra_convs, extra_convs) if isinstance(extra_convs, int) else tuple(extra_convs) \
         if isinstance(extra_convs, (list, tuple)) else ()
-    if len(pair) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in pair):
-        raise ValueError(f"extra_convs must be a non-negative integer or a pair (encoder, decoder) of them, "
-                         f"got {extra_convs!r}")
+    if len(pair) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_EXTRA_CONVS
+                                 for n in pair):
+        raise ValueError(f"extra_convs must be an integer in [0, {MAX_EXTRA_CONVS}] or a pair (encoder, decoder) of "
+                         f"them, got {extra_convs!r}")
     return pair
 
 

@@ -146,6 +146,10 @@ def mean_terms(model, x: torch.Tensor, batch_size: int = 1000, **kw) -> dict:
 
     Scalars come back as floats, others (e.g. 'kl_per_dim') as CPU tensors. Eval mode, no gradients.
     """
+    batch_size = integer(batch_size, "batch_size", low=1)
+    if not torch.is_tensor(x) or len(x) == 0:
+        raise ValueError(f"x must be a non-empty tensor of images, got "
+                         f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
     was_training = model.training
     model.eval()
     sums: dict[str, torch.Tensor] = {}
