@@ -275,6 +275,13 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     the average does not drag the initial weights along); the test set is evaluated with θ̄ and
     the model ends training holding θ̄ (see :class:`EMA`).
 
+    Inputs are checked once, here, never per step (a per-step check would synchronise a GPU):
+    ``train_x``/``test_x`` must be non-empty float images (N, 1, 28, 28) with finite values in
+    [0, 1] (``ValueError`` naming the argument, e.g. "train_x contains NaN"); numbers must be numbers
+    in range (NumPy scalars count; a bool or a string raises
+    :class:`~vae_course.validation.ArgumentTypeError`, a ``TypeError`` that is also a ``ValueError``).
+    Images are converted to the model's dtype.
+
     Faults: a NaN/inf loss stops training, restores the weights from the end of the last good
     epoch and says so (``history.status == 'diverged'``); KeyboardInterrupt (Ctrl-C, "interrupt
     the kernel") stops training, keeps the model as it is and returns the history of the
