@@ -13,7 +13,6 @@ also a ``ValueError``); NumPy scalars count as numbers; empty batches give empty
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import torch
 

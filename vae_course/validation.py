@@ -3,7 +3,8 @@
 The rules, applied at the boundary (the public function a student calls), never per training step:
 
 * A wrong **value** (NaN, out of range, empty, shapes that disagree, tensors on different devices)
-  raises ``ValueError``.
+  raises ``ValueError``. Float dtypes that differ are promoted, as torch's elementwise operations
+  do; a model's input must have its weights' dtype (``ValueError`` naming it otherwise).
 * A wrong **type** (a string or a list where a number is meant, and ``True``/``False`` where a number
   is meant) raises :class:`ArgumentTypeError`, which is both a ``TypeError`` and a ``ValueError``:
   ``except TypeError`` and ``except ValueError`` both catch it (older code of the course raised a
@@ -12,7 +13,7 @@ The rules, applied at the boundary (the public function a student calls), never 
 * NumPy scalars (``np.float32(0.5)``, ``np.int64(3)``) and 0-d tensors are numbers like Python's.
 
 Public names: :class:`ArgumentTypeError`, :func:`number`, :func:`integer`, :func:`check_finite`,
-:func:`check_same_device`, :func:`check_same_dtype`.
+:func:`check_same_device`.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import numbers
 import numpy as np
 import torch
 
-__all__ = ["ArgumentTypeError", "number", "integer", "check_finite", "check_same_device", "check_same_dtype"]
+__all__ = ["ArgumentTypeError", "number", "integer", "check_finite", "check_same_device"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -106,12 +107,3 @@ def check_same_device(**tensors) -> None:
         if t0.device != t1.device:
             raise ValueError(f"{n0} is on {t0.device} but {n1} is on {t1.device}; move them to one device "
                              f"(e.g. {n1}.to({n0}.device))")
-
-
-def check_same_dtype(**tensors) -> None:
-    """``ValueError`` naming the two arguments when torch tensors among ``tensors`` have different dtypes."""
-    seen = [(n, t) for n, t in tensors.items() if torch.is_tensor(t)]
-    for (n0, t0), (n1, t1) in zip(seen, seen[1:]):
-        if t0.dtype != t1.dtype:
-            raise ValueError(f"{n0} has dtype {t0.dtype} but {n1} has dtype {t1.dtype}; convert one "
-                             f"(e.g. {n1}.to({n0}.dtype))")
