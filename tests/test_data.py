@@ -95,3 +95,69 @@ def test_binarize_draws_bernoulli_pixels():
     assert abs(float(b.mean() - x.mean())) < 0.01
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         data.binarize(x * 2)
+
+
+# ----------------------------------------------------------------------------- hostile files
+
+def _unpacked(tmp_path):
+    """The test split's two IDX files, uncompressed, in tmp_path; returns the images file."""
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        with gzip.open(MNIST_DIR / f"{name}.gz") as src:
+            (tmp_path / name).write_bytes(src.read())
+    return tmp_path / "t10k-images-idx3-ubyte"
+
+
+@needs_mnist
+def test_truncated_or_inconsistent_idx_files_give_a_value_error_naming_the_file(tmp_path, monkeypatch):
+    images = _unpacked(tmp_path)
+    good = images.read_bytes()
+    monkeypatch.setattr(data, "RAW_MD5", {})        # the header check alone (as for files without a known sum)
+    images.write_bytes(good[:-5000])                                   # truncated
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte does not match its header \(truncated\)"):
+        data.load_mnist(tmp_path)
+    images.write_bytes(good[:4] + (20_000).to_bytes(4, "big") + good[8:])   # header says 20,000 images
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte does not match its header.*20,000 images"):
+        data.load_mnist(tmp_path)
+    images.write_bytes(good[:10])                                      # shorter than the header
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte is truncated"):
+        data.load_mnist(tmp_path)
+    images.write_bytes(b"\x00\x00\x08\x01" + good[4:])                  # a labels header on the images file
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte is not an MNIST IDX images file"):
+        data.load_mnist(tmp_path)
+    images.write_bytes(b"")
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte is not an MNIST IDX images file"):
+        data.load_mnist(tmp_path)
+
+
+@needs_mnist
+def test_right_header_wrong_content_is_caught_by_the_checksum(tmp_path):
+    images = _unpacked(tmp_path)
+    blob = bytearray(images.read_bytes())
+    assert data.load_mnist(tmp_path).train_x.shape == (9000, 1, 28, 28)     # the intact raw files load
+    blob[5000] ^= 0xFF                                                       # one pixel changed
+    images.write_bytes(bytes(blob))
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte has md5 .* expected 2646ac64"):
+        data.load_mnist(tmp_path)
+
+
+def test_idx_parser_on_a_small_hand_made_file(tmp_path):
+    labels = bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big") + bytes([7, 2, 1])
+    assert data._parse_idx(labels, tmp_path / "l", "labels").tolist() == [7, 2, 1]
+    image = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (1, 28, 28)) + bytes(range(256)) * 3 + bytes(16)
+    assert data._parse_idx(image, tmp_path / "i", "images").shape == (1, 28, 28)
+    with pytest.raises(ValueError, match=r"i does not match its header \(longer"):
+        data._parse_idx(image + b"\0", tmp_path / "i", "images")
+    wrong_size = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (1, 32, 32)) + bytes(1024)
+    with pytest.raises(ValueError, match="32x32"):
+        data._parse_idx(wrong_size, tmp_path / "w", "images")
+
+
+def test_binarize_and_load_mnist_arguments():
+    with pytest.raises(ValueError, match="x contains NaN"):
+        data.binarize(torch.tensor([0.5, float("nan")]))
+    with pytest.raises(TypeError, match="x must be a float tensor"):
+        data.binarize(torch.tensor([0, 1]))
+    with pytest.raises(TypeError, match="n_train"):
+        data.load_mnist(MNIST_DIR, n_train=True)
+    with pytest.raises(ValueError, match="n_test"):
+        data.load_mnist(MNIST_DIR, n_test=0)

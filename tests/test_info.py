@@ -176,3 +176,80 @@ def test_normal_pdf_matches_torch_and_rejects_bad_sigma():
     assert normal_pdf(0.0) == pytest.approx(1 / math.sqrt(2 * math.pi))
     with pytest.raises(ValueError, match="sigma must be > 0"):
         normal_pdf(0.0, 0.0, 0.0)
+
+
+# ----------------------------------------------------------------------------- hostile input
+
+def test_extreme_but_valid_sigmas_give_the_finite_answer():
+    # log σ₂ − log σ₁ = 600·ln 10, the other terms vanish: 1381.05 nats (σ₂/σ₁ = 1e600 overflows)
+    expected = 600 * math.log(10) - 0.5
+    assert kl_normal(0.0, 1e-300, 0.0, 1e300) == pytest.approx(expected, rel=1e-12)
+    assert kl_normal(0.0, 1e-300) == pytest.approx(300 * math.log(10) - 0.5, rel=1e-12)
+    t = kl_normal(torch.tensor([0.0], dtype=torch.float64), torch.tensor([1e-300], dtype=torch.float64), 0.0, 1e300)
+    assert torch.isfinite(t).all() and float(t) == pytest.approx(expected, rel=1e-12)
+    # where the true value is not representable, inf is the right float answer
+    assert kl_normal(0.0, 1e300, 0.0, 1e-300) == math.inf
+    # the density in log space: a tiny σ gives its (finite) peak, not inf/nan
+    assert normal_pdf(0.0, 0.0, 1e-300) == pytest.approx(1 / (1e-300 * math.sqrt(2 * math.pi)), rel=1e-12)
+
+
+def test_nan_and_inf_arguments_are_refused_by_name_everywhere():
+    with pytest.raises(ValueError, match="x contains NaN"):
+        normal_pdf(float("nan"))
+    with pytest.raises(ValueError, match="mu contains NaN"):
+        normal_pdf(np.zeros(3), np.array([0.0, np.nan, 0.0]))
+    with pytest.raises(ValueError, match="sigma contains NaN or infinite"):
+        normal_pdf(torch.zeros(2), 0.0, torch.tensor([1.0, float("inf")]))
+    with pytest.raises(ValueError, match="mu2 contains NaN"):
+        kl_normal(0.0, 1.0, float("nan"), 1.0)
+    with pytest.raises(ValueError, match="logvar contains NaN"):
+        kl_diag_gaussian(torch.zeros(2, 3), torch.full((2, 3), float("nan")))
+    with pytest.raises(ValueError, match="q contains NaN"):
+        kl_discrete([0.5, 0.5], [float("nan"), 1.0])
+
+
+@pytest.mark.parametrize("atol, error", [(-1e-6, ValueError), (float("nan"), ValueError), (0.5, ValueError),
+                                         (1.0, ValueError), (True, TypeError), ("1e-6", TypeError)])
+def test_atol_must_be_a_small_non_negative_number(atol, error):
+    for fn, args in ((entropy, ([0.5, 0.5],)), (kl_discrete, ([0.5, 0.5], [0.5, 0.5])),
+                     (cross_entropy, ([0.5, 0.5], [0.5, 0.5]))):
+        with pytest.raises(error, match="atol"):
+            fn(*args, atol=atol)
+    # the largest accepted tolerance still refuses a vector summing to 1.01
+    with pytest.raises(ValueError, match="sum to 1"):
+        entropy([0.51, 0.5], atol=1e-3)
+
+
+def test_numpy_scalars_are_numbers_and_bools_are_not():
+    assert kl_normal(np.float32(6.0), np.float32(4.0)) == pytest.approx(kl_normal(6.0, 4.0), rel=1e-6)
+    assert normal_pdf(np.float64(0.0), np.int64(0), np.float32(1.0)) == pytest.approx(1 / math.sqrt(2 * math.pi))
+    assert entropy([0.5, 0.5], atol=np.float32(1e-4)) == pytest.approx(math.log(2))
+    for args in ((True, 1.0), (0.0, np.bool_(True)), (np.array([True, False]), 1.0)):
+        with pytest.raises(TypeError, match="must be numeric, got booleans"):
+            kl_normal(*args)
+    with pytest.raises(TypeError, match="p must be numeric"):
+        entropy([True, False])
+    with pytest.raises(TypeError, match="sigma1 must be real"):
+        kl_normal(0.0, 1j)
+
+
+def test_empty_batches_give_empty_results():
+    for p in (np.zeros((0, 3)), torch.zeros(0, 3)):
+        assert tuple(entropy(p).shape) == (0,)
+        assert tuple(kl_discrete(p, p).shape) == (0,)
+    assert tuple(kl_diag_gaussian(torch.zeros(0, 4), torch.zeros(0, 4)).shape) == (0,)
+    assert tuple(kl_normal(np.zeros(0), np.ones(0)).shape) == (0,)
+
+
+def test_tensors_on_different_devices_name_both_arguments():
+    cpu, meta = torch.zeros(3), torch.ones(3, device="meta")
+    with pytest.raises(ValueError, match="mu1 is on cpu but sigma1 is on meta"):
+        kl_normal(cpu, meta)
+    with pytest.raises(ValueError, match="p is on meta but q is on cpu"):
+        kl_discrete(torch.full((2,), 0.5, device="meta"), torch.full((2,), 0.5))
+    with pytest.raises(ValueError, match="mu is on cpu but logvar is on meta"):
+        kl_diag_gaussian(cpu, meta)
+    with pytest.raises(ValueError, match="x is on cpu but sigma is on meta"):
+        normal_pdf(cpu, 0.0, meta)
+    # mixed float dtypes on one device are promoted, as torch does
+    assert kl_normal(torch.tensor(6.0), torch.tensor(4.0, dtype=torch.float64)).dtype == torch.float64

@@ -36,3 +36,34 @@ def test_log_mean_exp_is_stable_and_exact():
     torch.testing.assert_close(log_mean_exp(a, dim=0), torch.tensor([1000.0 + torch.log(torch.tensor(2.0)).item(), 1000.0]))
     with pytest.raises(ValueError):
         log_mean_exp(torch.zeros(0, 3), dim=0)
+
+
+def test_reparameterize_refuses_nan_wrong_types_and_mixed_devices_by_name():
+    mu, logvar = torch.zeros(2, 3), torch.zeros(2, 3)
+    with pytest.raises(ValueError, match="logvar contains NaN"):
+        reparameterize(mu, torch.full((2, 3), float("nan")))
+    with pytest.raises(ValueError, match="eps contains infinite values"):
+        reparameterize(mu, logvar, torch.full((2, 3), float("inf")))
+    with pytest.raises(TypeError, match="mu must be a float tensor"):
+        reparameterize([0.0, 1.0], logvar)
+    with pytest.raises(ValueError, match="mu is on cpu but logvar is on meta"):
+        reparameterize(mu, logvar.to("meta"))
+    assert reparameterize(mu, logvar.double()).dtype == torch.float64          # promoted, as in torch
+    assert reparameterize(mu[:0], logvar[:0]).shape == (0, 3)          # an empty batch: an empty draw
+    # the models' forward pass skips the value check (no GPU synchronisation per step)
+    assert torch.isnan(reparameterize(mu, torch.full((2, 3), float("nan")), torch.ones(2, 3), validate=False)).all()
+
+
+def test_latent_helpers_accept_numpy_numbers_and_empty_batches():
+    import numpy as np
+    from vae_course.latent import gaussian_grid, latent_arithmetic, nearest_class_mean
+    means = {1: torch.zeros(2), 7: torch.ones(2)}
+    torch.testing.assert_close(latent_arithmetic(torch.zeros(2), means, 1, 7, alpha=np.float32(0.5)), torch.full((2,), 0.5))
+    with pytest.raises(TypeError, match="alpha"):
+        latent_arithmetic(torch.zeros(2), means, 1, 7, alpha=True)
+    with pytest.raises(ValueError, match="z contains NaN"):
+        latent_arithmetic(torch.tensor([0.0, float("nan")]), means, 1, 7)
+    assert gaussian_grid(np.int64(3)).shape == (9, 2)
+    with pytest.raises(ValueError, match="n must be an integer"):
+        gaussian_grid(10**6)
+    assert nearest_class_mean(torch.zeros(0, 1, 28, 28), {0: torch.zeros(784), 1: torch.ones(784)}).shape == (0,)

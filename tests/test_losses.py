@@ -114,3 +114,91 @@ def test_bad_inputs_raise_value_errors():
         losses.check_images((x * 255).to(torch.uint8))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         losses.check_images(x - 0.5)
+
+
+# ----------------------------------------------------------------------------- hostile input
+
+def _with(t, value, at=(0,)):
+    t = t.clone()
+    t.view(-1)[at[0]] = value
+    return t
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nan_and_inf_arguments_are_refused_by_name(bad):
+    x, logits, mu, logvar = batch()
+    ll = losses.bernoulli_log_likelihood(logits, x)
+    word = "NaN" if bad != bad else "infinite"
+    cases = [
+        (lambda: losses.bernoulli_log_likelihood(_with(logits, bad), x), "logits"),
+        (lambda: losses.bernoulli_log_likelihood(logits, _with(x, bad)), "x"),
+        (lambda: losses.gaussian_log_likelihood(_with(x, bad), x, 1.0), "x_hat"),
+        (lambda: losses.mse_as_gaussian_nll(x, _with(x, bad), 1.0), "x"),
+        (lambda: losses.kl_per_dim(_with(mu, bad), logvar), "mu"),
+        (lambda: losses.kl_term(mu, _with(logvar, bad)), "logvar"),
+        (lambda: losses.vae_loss(ll, mu, _with(logvar, bad)), "logvar"),
+        (lambda: losses.vae_loss(_with(ll, bad), mu, logvar), "log_px_z"),
+        (lambda: losses.check_images(_with(x, bad), "images"), "images"),
+    ]
+    for call, name in cases:
+        with pytest.raises(ValueError, match=f"^{name} contains {word}"):
+            call()
+
+
+def test_training_loops_can_skip_the_value_checks():
+    x, logits, mu, logvar = batch()
+    nan_logvar = _with(logvar, float("nan"))
+    out = losses.vae_loss(losses.bernoulli_log_likelihood(logits, x, validate=False), mu, nan_logvar, validate=False)
+    assert torch.isnan(out["loss"])                      # computed, not checked: the caller validated at its boundary
+
+
+def test_out_of_range_and_wrongly_typed_parameters():
+    import numpy as np
+    x, logits, mu, logvar = batch()
+    x_hat = torch.sigmoid(logits)
+    for fn in (losses.gaussian_log_likelihood, losses.mse_as_gaussian_nll):
+        for sigma in (0.0, -1.0, float("nan"), float("inf")):
+            with pytest.raises(ValueError, match="sigma"):
+                fn(x_hat, x, sigma)
+        for sigma in (True, "1.0", None, torch.ones(2)):
+            with pytest.raises(TypeError, match="sigma must be a number"):
+                fn(x_hat, x, sigma)
+        # NumPy scalars and 0-d tensors are numbers
+        expected = fn(x_hat, x, 0.5)
+        for sigma in (np.float32(0.5), np.float64(0.5), torch.tensor(0.5)):
+            torch.testing.assert_close(fn(x_hat, x, sigma), expected)
+    ll = losses.bernoulli_log_likelihood(logits, x)
+    with pytest.raises(TypeError, match="beta must be a number"):
+        losses.vae_loss(ll, mu, logvar, beta=True)
+    with pytest.raises(ValueError, match="free_bits"):
+        losses.vae_loss(ll, mu, logvar, free_bits=float("nan"))
+    torch.testing.assert_close(losses.vae_loss(ll, mu, logvar, beta=np.float32(2.0))["loss"],
+                               losses.vae_loss(ll, mu, logvar, beta=2.0)["loss"])
+
+
+def test_empty_batches_give_empty_results_or_a_clear_error():
+    x, logits, mu, logvar = batch()
+    assert losses.bernoulli_log_likelihood(logits[:0], x[:0]).shape == (0,)
+    assert losses.kl_per_dim(mu[:0], logvar[:0]).shape == (0, 8)
+    assert losses.kl_term(mu[:0], logvar[:0]).shape == (0,)
+    with pytest.raises(ValueError, match="non-empty batch"):
+        losses.vae_loss(torch.zeros(0), mu[:0], logvar[:0])
+    with pytest.raises(ValueError, match="x is empty"):
+        losses.check_images(x[:0])
+    with pytest.raises(ValueError, match="kl_dims"):
+        losses.free_bits_kl(torch.zeros(0, 3), 1.0)
+
+
+def test_different_devices_name_both_arguments_and_dtypes_are_promoted():
+    x, logits, mu, logvar = batch()
+    meta = logits.to("meta")                              # a second device that every machine has
+    with pytest.raises(ValueError, match="logits is on meta but x is on cpu"):
+        losses.bernoulli_log_likelihood(meta, x)
+    with pytest.raises(ValueError, match="mu is on cpu but logvar is on meta"):
+        losses.kl_per_dim(mu, logvar.to("meta"))
+    # float dtypes are promoted as in torch (lecture 03 feeds float64 pixels with float32 logits)
+    torch.testing.assert_close(losses.bernoulli_log_likelihood(logits, x.double()),
+                               losses.bernoulli_log_likelihood(logits.double(), x.double()))
+    assert losses.kl_per_dim(mu, logvar.double()).dtype == torch.float64
+    with pytest.raises(TypeError, match="logits must be a torch tensor"):
+        losses.bernoulli_log_likelihood(logits.numpy(), x)

@@ -127,3 +127,22 @@ def test_conv_vae_options_activation_and_extra_convs():
     for bad in (-1, (1,), (1, -1), 1.5):
         with pytest.raises(ValueError, match="extra_convs"):
             ConvVAE(l, extra_convs=bad)
+
+
+def test_inputs_on_another_device_or_dtype_name_the_argument():
+    model = MLPVAE(2, hidden=(8,))
+    with pytest.raises(ValueError, match="x is on meta but the model's weights are on cpu"):
+        model.encode(torch.zeros(2, 1, 28, 28, device="meta"))
+    with pytest.raises(ValueError, match="x has dtype torch.float64 but the model's weights have torch.float32"):
+        model.encode(torch.zeros(2, 1, 28, 28, dtype=torch.float64))
+    with pytest.raises(ValueError, match="z is on meta"):
+        model.decode(torch.zeros(2, 2, device="meta"))
+    with pytest.raises(ValueError, match="x is empty"):
+        model.encode(torch.zeros(0, 1, 28, 28))
+    with pytest.raises(ValueError, match="x contains NaN"):
+        model.loss_terms(torch.full((2, 1, 28, 28), float("nan")))
+    import numpy as np
+    assert model.sample(np.int64(3)).shape == (3, 1, 28, 28)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        model.sample(True)
+    assert model.decode_images(torch.zeros(1, 2, dtype=torch.float64)).dtype == torch.float32   # converted for you

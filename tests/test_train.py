@@ -127,6 +127,7 @@ def test_checkpoint_faults(tmp_path):
         load_checkpoint(tmp_path / "other.pt")
     ckpt = torch.load(path, weights_only=True)
     ckpt["config"]["latent_dim"] = 3                                       # config and weights disagree
+    ckpt["checksum"]["sha256"] = train.checkpoint_checksum(ckpt["config"], ckpt["state_dict"])   # consistently
     torch.save(ckpt, tmp_path / "mismatch.pt")
     with pytest.raises(ValueError, match="do not match"):
         load_checkpoint(tmp_path / "mismatch.pt")
@@ -299,3 +300,37 @@ def test_fused_adam_makes_the_same_steps_as_plain_adam():
             opt.step()
     assert all(torch.allclose(p, q, atol=1e-6) for p, q in zip(a.parameters(), b.parameters()))
     assert not torch.allclose(a.weight, torch.nn.Linear(5, 3).weight)
+
+
+def test_fit_refuses_bad_data_and_arguments_once_at_the_start(mnist):
+    x = mnist.train_x[:64].clone()
+    bad = x.clone()
+    bad[3, 0, 5, 5] = float("nan")
+    with pytest.raises(ValueError, match="train_x contains NaN"):
+        fit(MLPVAE(2), bad, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="test_x contains NaN"):
+        fit(MLPVAE(2), x, bad, epochs=1, progress=False)
+    bad[3, 0, 5, 5] = float("inf")
+    with pytest.raises(ValueError, match="train_x contains infinite values"):
+        fit(MLPVAE(2), bad, epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"train_x must have values in \[0, 1\]"):
+        fit(MLPVAE(2), x - 0.5, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="train_x is empty"):
+        fit(MLPVAE(2), x[:0], epochs=1, progress=False)
+    with pytest.raises(TypeError, match="train_x must be a torch tensor"):
+        fit(MLPVAE(2), x.numpy(), epochs=1, progress=False)
+    for kw, error, name in [(dict(lr=True), TypeError, "lr"), (dict(lr=float("nan")), ValueError, "lr is NaN"),
+                            (dict(lr=-1e-3), ValueError, "lr"), (dict(epochs=2.0), TypeError, "epochs"),
+                            (dict(batch_size=0), ValueError, "batch_size"), (dict(beta=-1), ValueError, "beta"),
+                            (dict(beta="1"), TypeError, "beta"), (dict(free_bits=float("inf")), ValueError, "free_bits"),
+                            (dict(clip_grad=0), ValueError, "clip_grad"), (dict(ema=1.0), ValueError, "ema"),
+                            (dict(seed=-1), ValueError, "seed"), (dict(kl_warmup=False), TypeError, "kl_warmup"),
+                            (dict(beta=lambda e: float("nan")), ValueError, r"beta\(0\) is NaN")]:
+        kw = {"epochs": 1, **kw}
+        with pytest.raises(error, match=name):
+            fit(MLPVAE(2), x, progress=False, device="cpu", **kw)
+    # NumPy numbers count as numbers; float64 images train a float32 model
+    import numpy as np
+    h = fit(MLPVAE(2, hidden=(8,)), x.double(), epochs=np.int64(1), lr=np.float32(1e-3), beta=np.float64(1.0),
+            progress=False, device="cpu")
+    assert h.status == "completed"

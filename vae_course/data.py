@@ -7,10 +7,16 @@ Public functions:
 * :func:`binarize`: one Bernoulli draw per pixel, x_bin ~ Bernoulli(x) (dynamic binarization).
 * :func:`find_mnist_files`: which IDX files a folder holds (checked against the md5s).
 
+Every file is checked before it is used: gzipped files against the md5 torchvision publishes,
+uncompressed ones against :data:`RAW_MD5` where that sum is known (the test split's), and every
+file's IDX header against its size (a truncated file, or one whose header does not describe its
+content, is a ``ValueError`` naming the file, not an error from deep inside a reader).
+
 Where the data comes from, in this order:
 
 1. ``data_dir`` (argument) or the folder named by ``VAE_COURSE_DATA``: the original IDX files,
-   gzipped (md5-checked against the sums torchvision publishes) or not (header-checked), either
+   gzipped (md5-checked against the sums torchvision publishes) or not (header-checked, and
+   md5-checked where the sum is known), either
    directly in the folder or in torchvision's ``root/MNIST/raw/`` layout.
 2. Otherwise torchvision downloads MNIST into ``~/.cache/vae-course/data`` (once).
 3. Offline with neither: a ``FileNotFoundError`` naming both remedies.
@@ -40,16 +46,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
-import tempfile
+import struct
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 
 from .config import DATA_ENV
+from .validation import ArgumentTypeError, integer
 
-__all__ = ["MNIST", "load_mnist", "binarize", "find_mnist_files", "MD5", "DEFAULT_ROOT"]
+__all__ = ["MNIST", "load_mnist", "binarize", "find_mnist_files", "MD5", "RAW_MD5", "DEFAULT_ROOT"]
 
 #: md5 sums of the original gzipped IDX files (the ones torchvision's ``datasets.MNIST`` checks).
 MD5 = {
@@ -57,6 +65,12 @@ MD5 = {
     "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+#: md5 sums of the uncompressed IDX files, where known: those of the test split, computed from the
+#: gzipped originals above (which match ``MD5``). A raw file with another sum is refused.
+RAW_MD5 = {
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 _SPLITS = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
            "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
@@ -81,8 +95,8 @@ def find_mnist_files(folder: str | os.PathLike) -> dict[str, Path]:
     """Map each IDX base name found in ``folder`` (or ``folder/MNIST/raw``, ``folder/raw``) to its file.
 
     Gzipped files must match the published md5 (``ValueError`` otherwise: a truncated or
-    wrong file would silently train on garbage); uncompressed files are checked by their header
-    when read.
+    wrong file would silently train on garbage), uncompressed files the md5 of :data:`RAW_MD5`
+    where it is known; every file's header is checked against its size when read.
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -95,31 +109,55 @@ def find_mnist_files(folder: str | os.PathLike) -> dict[str, Path]:
                     continue
                 for candidate in (place / name, place / f"{name}.gz"):
                     if candidate.is_file():
-                        if candidate.suffix == ".gz":
+                        expected = MD5.get(candidate.name) if candidate.suffix == ".gz" else RAW_MD5.get(candidate.name)
+                        if expected is not None:
                             digest = _md5(candidate)
-                            if digest != MD5[candidate.name]:
+                            if digest != expected:
                                 raise ValueError(
-                                    f"{candidate} has md5 {digest}, expected {MD5[candidate.name]}: the file is "
+                                    f"{candidate} has md5 {digest}, expected {expected}: the file is "
                                     "corrupted or not the original MNIST file; download it again")
                         found[name] = candidate
                         break
     return found
 
 
+def _parse_idx(blob: bytes, path: Path, kind: str) -> torch.Tensor:
+    """An IDX file's content as a uint8 tensor, after checking its header against its size.
+
+    IDX: two zero bytes, a type byte (0x08: unsigned bytes), the number of dimensions n, n
+    big-endian uint32 sizes, then the values. MNIST images are n = 3 (N, 28, 28), labels n = 1.
+    (torchvision's reader trusts the header and fails deep inside on a truncated file.)
+    """
+    ndim = 3 if kind == "images" else 1
+    magic = bytes([0, 0, 0x08, ndim])
+    if len(blob) < 4 or blob[:4] != magic:
+        raise ValueError(f"{path} is not an MNIST IDX {kind} file: it starts with {blob[:4].hex() or 'nothing'}, "
+                         f"expected the header {magic.hex()} (unsigned bytes in {ndim} dimension(s))")
+    header = 4 + 4 * ndim
+    if len(blob) < header:
+        raise ValueError(f"{path} is truncated: {len(blob)} bytes, shorter than its {header}-byte header")
+    dims = struct.unpack(f">{ndim}I", blob[4:header])
+    if kind == "images" and dims[1:] != (28, 28):
+        raise ValueError(f"{path}: its header says images of {dims[1]}x{dims[2]} pixels; MNIST's are 28x28")
+    expected = header + math.prod(dims)
+    if len(blob) != expected:
+        how = "truncated" if len(blob) < expected else "longer than its header says"
+        raise ValueError(f"{path} does not match its header ({how}): the header says {dims[0]:,} {kind} "
+                         f"({expected:,} bytes in all) but the file has {len(blob):,} bytes; download it again")
+    return torch.frombuffer(bytearray(blob[header:]), dtype=torch.uint8).view(*dims)
+
+
 def _read_idx(path: Path, kind: str) -> torch.Tensor:
-    """Read one IDX file with torchvision's own reader (gzipped files are unpacked to a temp file first)."""
-    from torchvision.datasets.mnist import read_image_file, read_label_file
-    reader = read_image_file if kind == "images" else read_label_file
+    """Read one IDX file (gzipped or not), checking its header against its size (ValueError naming the file)."""
     try:
         if path.suffix == ".gz":
-            with tempfile.TemporaryDirectory() as tmp:
-                raw = Path(tmp) / path.stem
-                with gzip.open(path, "rb") as src:
-                    raw.write_bytes(src.read())
-                return reader(str(raw))
-        return reader(str(path))
-    except (AssertionError, TypeError, ValueError, OSError, EOFError) as exc:
+            with gzip.open(path, "rb") as src:
+                blob = src.read()
+        else:
+            blob = path.read_bytes()
+    except (OSError, EOFError) as exc:
         raise ValueError(f"{path} is not a readable MNIST IDX {kind} file ({exc or type(exc).__name__})") from exc
+    return _parse_idx(blob, path, kind)
 
 
 def _read_split(files: dict[str, Path], split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,7 +167,11 @@ def _read_split(files: dict[str, Path], split: str) -> tuple[torch.Tensor, torch
     if images.shape[1:] != (28, 28) or len(images) != len(labels):
         raise ValueError(f"{files[img_name]} / {files[lab_name]}: expected N images of 28x28 and N labels, "
                          f"got images {tuple(images.shape)} and labels {tuple(labels.shape)}")
-    return images, labels
+    if len(images) == 0:
+        raise ValueError(f"{files[img_name]} holds no images")
+    if int(labels.max()) > 9:
+        raise ValueError(f"{files[lab_name]}: MNIST labels are digits 0-9, found {int(labels.max())}")
+    return images, labels.long()
 
 
 def _from_folder(folder) -> tuple[torch.Tensor, ...]:
@@ -149,6 +191,9 @@ def _from_folder(folder) -> tuple[torch.Tensor, ...]:
               f"and the last {len(test_x) - TEST_ONLY_SPLIT:,} to test (all real MNIST digits).")
         _said_test_only = True
     n = TEST_ONLY_SPLIT
+    if len(test_x) <= n:
+        raise ValueError(f"{files[_SPLITS['test'][0]]} holds {len(test_x):,} images; with only the test split the "
+                         f"course needs more than {n:,} (the first {n:,} train, the rest test)")
     return test_x[:n], test_y[:n], test_x[n:], test_y[n:]
 
 
@@ -177,6 +222,8 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, device: str | torch
     ``n_train`` / ``n_test`` keep only the first n images of each split (fast mode).
     ``device``: where the tensors live (default: CPU; ``fit`` moves them to its device once).
     """
+    n_train, n_test = (None if n is None else integer(n, name, low=1)
+                       for name, n in (("n_train", n_train), ("n_test", n_test)))
     folder = data_dir if data_dir is not None else os.environ.get(DATA_ENV) or None
     if folder is not None:
         train_x, train_y, test_x, test_y = _from_folder(folder)
@@ -186,9 +233,6 @@ def load_mnist(data_dir: str | os.PathLike | None = None, *, device: str | torch
             train_x, train_y, test_x, test_y = _download(root)
         except Exception as exc:  # URLError, RuntimeError("Error downloading ..."), OSError...
             raise FileNotFoundError(_missing_data_message(exc)) from exc
-    for name, n in (("n_train", n_train), ("n_test", n_test)):
-        if n is not None and (not isinstance(n, int) or n < 1):
-            raise ValueError(f"{name} must be a positive integer or None, got {n!r}")
     sl_train, sl_test = slice(0, n_train), slice(0, n_test)
 
     def images(x):
@@ -206,11 +250,15 @@ def binarize(x: torch.Tensor, seed: int | None = None) -> torch.Tensor:
     ``seed`` makes the draw repeatable (used for the fixed binarized test set).
     """
     if not torch.is_tensor(x) or not x.is_floating_point():
-        raise ValueError("binarize expects a float tensor of gray levels in [0, 1]")
-    lo, hi = torch.aminmax(x) if x.numel() else (x.new_zeros(()), x.new_zeros(()))
+        raise ArgumentTypeError(f"x must be a float tensor of gray levels in [0, 1], got "
+                                f"{x.dtype if torch.is_tensor(x) else type(x).__name__}")
+    lo, hi = torch.stack(torch.aminmax(x.detach())).tolist() if x.numel() else (0.0, 0.0)
+    if math.isnan(lo) or math.isnan(hi):
+        raise ValueError("x contains NaN (binarize expects gray levels in [0, 1])")
     if lo < 0 or hi > 1:
-        raise ValueError(f"binarize expects gray levels in [0, 1], got values in [{float(lo):.3g}, {float(hi):.3g}]")
+        raise ValueError(f"binarize expects gray levels in [0, 1] in x, got values in [{lo:.3g}, {hi:.3g}]")
     if seed is None:
         return torch.bernoulli(x)
+    seed = integer(seed, "seed", low=0)
     gen = torch.Generator(device=x.device).manual_seed(seed)
     return torch.bernoulli(x, generator=gen)

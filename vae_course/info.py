@@ -14,6 +14,14 @@ Equations (lecture 01):
 
 Conventions: 0·log 0 = 0, and KL(p‖q) = +inf when q(x) = 0 somewhere p(x) > 0
 (likewise H(p, q) = +inf there).
+
+Bad input is refused with a message naming the argument (see :mod:`vae_course.validation`):
+NaN/inf values and out-of-range parameters raise ``ValueError``; non-numeric input and bools
+raise :class:`~vae_course.validation.ArgumentTypeError` (a ``TypeError`` that is also a
+``ValueError``); tensors on different devices raise ``ValueError`` naming both arguments.
+NumPy scalars count as numbers. An empty batch (shape (0, k)) gives an empty result. Gaussian
+formulas work with log σ, so extreme but valid standard deviations give the right finite value
+(KL(N(0, 10⁻⁶⁰⁰) ‖ N(0, 10⁶⁰⁰)) = 600·ln 100 − ½ ≈ 1381.05 nats, not inf).
 """
 from __future__ import annotations
 
@@ -23,12 +31,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from .validation import ArgumentTypeError, check_same_device, number
+
 __all__ = [
     "entropy", "cross_entropy", "kl_discrete", "normal_pdf", "kl_normal", "kl_diag_gaussian",
     "to_bits", "LN2",
 ]
 
 LN2 = math.log(2.0)
+#: The largest tolerance the discrete functions accept for "sums to 1": beyond it a vector that is
+#: not a distribution (e.g. summing to 1.01) would pass as one.
+MAX_ATOL = 1e-3
 _UNITS = {"nats": 1.0, "bits": LN2}
 
 
@@ -39,7 +52,21 @@ def _is_torch(*xs: Any) -> bool:
 
 
 def _as_array(x: Any, name: str, use_torch: bool, like: torch.Tensor | None = None):
-    """Convert ``x`` to a float array/tensor, refusing non-numeric input with a ValueError."""
+    """Convert ``x`` to a float array/tensor, refusing non-numeric input (and bools) with ArgumentTypeError."""
+    if isinstance(x, (list, tuple)):
+        try:
+            with np.errstate(all="ignore"):
+                probe = np.asarray(x)
+            if probe.dtype == np.bool_:
+                x = probe
+        except (TypeError, ValueError):
+            pass                                    # ragged or odd: the conversion below says so
+    if isinstance(x, (bool, np.bool_)) or (isinstance(x, (np.ndarray, torch.Tensor)) and x.dtype in (np.bool_, torch.bool)):
+        shown = repr(x) if len(repr(x)) < 80 else type(x).__name__
+        raise ArgumentTypeError(f"{name} must be numeric, got booleans ({shown})")
+    if (isinstance(x, torch.Tensor) and x.is_complex()) or (isinstance(x, np.ndarray) and np.iscomplexobj(x)) \
+            or isinstance(x, complex):
+        raise ArgumentTypeError(f"{name} must be real numbers, got complex values")
     try:
         if use_torch:
             if isinstance(x, torch.Tensor):
@@ -49,7 +76,13 @@ def _as_array(x: Any, name: str, use_torch: bool, like: torch.Tensor | None = No
             return torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=dtype, device=device)
         return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numeric, got {x!r}") from exc
+        shown = repr(x) if len(repr(x)) < 80 else type(x).__name__
+        raise ArgumentTypeError(f"{name} must be numeric, got {shown}") from exc
+
+
+def _check_devices(names, values) -> None:
+    """Tensors among ``values`` on one device (ValueError naming the two that disagree)."""
+    check_same_device(**{n: v for n, v in zip(names, values)})
 
 
 def _first_tensor(*xs: Any) -> torch.Tensor | None:
@@ -79,8 +112,12 @@ def to_bits(nats):
     return nats / LN2
 
 
+def _check_atol(atol) -> float:
+    return number(atol, "atol", low=0, high=MAX_ATOL)
+
+
 def _check_distribution(p, name: str, atol: float) -> None:
-    """p is a probability vector along its last axis: finite, ≥ 0, summing to 1."""
+    """p is a probability vector along its last axis: finite, ≥ 0, summing to 1 (within atol)."""
     if p.ndim == 0:
         raise ValueError(f"{name} must be a vector of probabilities, got a single number")
     if p.shape[-1] == 0:
@@ -91,15 +128,17 @@ def _check_distribution(p, name: str, atol: float) -> None:
     sums = p.sum(-1)
     if isinstance(sums, torch.Tensor):
         bad = bool(((sums - 1).abs() > atol).any())
-        worst = float(sums.flatten()[(sums - 1).abs().flatten().argmax()])
+        worst = float(sums.flatten()[(sums - 1).abs().flatten().argmax()]) if bad else 1.0
     else:
         bad = bool((np.abs(sums - 1) > atol).any())
-        worst = float(np.ravel(sums)[np.abs(np.ravel(sums) - 1).argmax()])
+        worst = float(np.ravel(sums)[np.abs(np.ravel(sums) - 1).argmax()]) if bad else 1.0
     if bad:
         raise ValueError(f"{name} must sum to 1 along its last axis (found a sum of {worst:.6g})")
 
 
 def _prepare_pair(p, q, atol: float):
+    atol = _check_atol(atol)
+    _check_devices(("p", "q"), (p, q))
     use_torch = _is_torch(p, q)
     like = _first_tensor(p, q)
     p = _as_array(p, "p", use_torch, like)
@@ -129,6 +168,7 @@ def entropy(p, unit: str = "nats", atol: float = 1e-6):
     1.0
     """
     scalar = not _is_torch(p)
+    atol = _check_atol(atol)
     p = _as_array(p, "p", _is_torch(p))
     _check_distribution(p, "p", atol)
     value = 0.0 - _xlogy(p, p).sum(-1)   # 0.0 - x, not -x: a certain outcome gives 0.0, not -0.0
@@ -163,13 +203,18 @@ def normal_pdf(x, mu=0.0, sigma=1.0):
 
     Broadcasts; NumPy in, NumPy out; any torch tensor in, torch out (for plots and widgets).
     """
+    names = ("x", "mu", "sigma")
+    _check_devices(names, (x, mu, sigma))
     use_torch = _is_torch(x, mu, sigma)
     like = _first_tensor(x, mu, sigma)
-    x, mu, sigma = (_as_array(v, n, use_torch, like) for v, n in ((x, "x"), (mu, "mu"), (sigma, "sigma")))
+    x, mu, sigma = (_as_array(v, n, use_torch, like) for v, n in zip((x, mu, sigma), names))
+    for value, name in zip((x, mu, sigma), names):
+        _check_finite(value, name)
     if bool((sigma <= 0).any()):
         raise ValueError(f"sigma must be > 0 (it is a standard deviation), got {_show(sigma)}")
-    exp = torch.exp if use_torch else np.exp
-    value = exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+    exp, log = (torch.exp, torch.log) if use_torch else (np.exp, np.log)
+    # log N = -½((x-μ)/σ)² - log σ - ½ log 2π: no overflow of 1/σ for a tiny σ
+    value = exp(-0.5 * ((x - mu) / sigma) ** 2 - log(sigma) - 0.5 * math.log(2 * math.pi))
     return _finish(value, not use_torch, "nats")
 
 
@@ -179,14 +224,17 @@ def kl_normal(mu1, sigma1, mu2=0.0, sigma2=1.0):
     KL = log(σ₂/σ₁) + (σ₁² + (μ₁ - μ₂)²) / (2σ₂²) - ½
 
     Broadcasts over NumPy arrays and torch tensors. Raises ``ValueError`` when a
-    sigma is ≤ 0 or any input is NaN/infinite.
+    sigma is ≤ 0 or any input is NaN/infinite. Computed as log σ₂ − log σ₁ + ½(σ₁/σ₂)² +
+    ½((μ₁−μ₂)/σ₂)² − ½, which stays finite wherever the KL is representable (σ₁ = 1e-300,
+    σ₂ = 1e300 gives ≈ 1381.05 nats; forming σ₂/σ₁ first would overflow to inf).
 
     >>> round(kl_normal(6.0, 4.0), 4)   # the lecture-01 homework
     24.1137
     """
+    names = ("mu1", "sigma1", "mu2", "sigma2")
+    _check_devices(names, (mu1, sigma1, mu2, sigma2))
     use_torch = _is_torch(mu1, sigma1, mu2, sigma2)
     like = _first_tensor(mu1, sigma1, mu2, sigma2)
-    names = ("mu1", "sigma1", "mu2", "sigma2")
     args = [_as_array(v, n, use_torch, like) for v, n in zip((mu1, sigma1, mu2, sigma2), names)]
     for value, name in zip(args, names):
         _check_finite(value, name)
@@ -203,7 +251,8 @@ def kl_normal(mu1, sigma1, mu2=0.0, sigma2=1.0):
         shapes = ", ".join(str(tuple(a.shape)) for a in args)
         raise ValueError(f"mu1, sigma1, mu2, sigma2 have shapes that do not broadcast: {shapes}") from exc
     log = torch.log if use_torch else np.log
-    value = log(sigma2 / sigma1) + (sigma1**2 + (mu1 - mu2) ** 2) / (2 * sigma2**2) - 0.5
+    with np.errstate(over="ignore"):       # a KL beyond the largest float is inf, the right float answer
+        value = (log(sigma2) - log(sigma1)) + 0.5 * (sigma1 / sigma2) ** 2 + 0.5 * ((mu1 - mu2) / sigma2) ** 2 - 0.5
     return _finish(value, not use_torch, "nats")
 
 
@@ -214,6 +263,7 @@ def kl_diag_gaussian(mu, logvar, validate: bool = True):
     dimension last; the result sums over it, one value (nats) per example.
     ``validate=False`` skips the shape/finiteness checks (they synchronise a GPU).
     """
+    _check_devices(("mu", "logvar"), (mu, logvar))
     use_torch = _is_torch(mu, logvar)
     like = _first_tensor(mu, logvar)
     mu = _as_array(mu, "mu", use_torch, like)

@@ -6,13 +6,17 @@
 * :func:`gaussian_grid`, :func:`manifold_grid`: the decoded grid over Gaussian quantiles of
   Kingma & Welling (2014), fig. 4.
 * :func:`encode_mean`: μ of q_φ(z|x) for a whole data set, batched.
+
+Bad arguments raise ``ValueError`` naming them (wrong types: :class:`~vae_course.validation.ArgumentTypeError`,
+also a ``ValueError``); NumPy scalars count as numbers; empty batches give empty results.
 """
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import torch
+
+from .validation import check_finite, integer, number
 
 __all__ = ["lerp", "slerp", "class_means", "latent_arithmetic",
            "nearest_class_mean", "gaussian_grid", "manifold_grid", "encode_mean", "decode_images", "model_device"]
@@ -117,11 +121,13 @@ def latent_arithmetic(z, means: dict, source: int, target: int, alpha: float = 1
     for c in (source, target):
         if c not in means:
             raise ValueError(f"no class mean for {c!r}; available: {sorted(means)}")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
-        raise ValueError(f"alpha must be a finite number, got {alpha!r}")
+    alpha = number(alpha, "alpha")
     direction = means[target] - means[source]
+    if torch.is_tensor(z) and z.device != direction.device:
+        raise ValueError(f"z is on {z.device} but the class means are on {direction.device}; move them to one device")
     z = torch.as_tensor(z, dtype=direction.dtype, device=direction.device)
-    if z.shape[-1] != direction.shape[-1]:
+    check_finite(z, "z")
+    if z.ndim == 0 or z.shape[-1] != direction.shape[-1]:
         raise ValueError(f"z has {z.shape[-1]} latent dimensions but the class means have {direction.shape[-1]}")
     return z + alpha * direction
 
@@ -134,7 +140,13 @@ def nearest_class_mean(images: torch.Tensor, class_images: dict) -> torch.Tensor
         raise ValueError("class_images is empty")
     keys = sorted(class_images)
     centroids = torch.stack([torch.as_tensor(class_images[k]).reshape(-1).float().cpu() for k in keys])
-    flat = torch.as_tensor(images).reshape(len(images), -1).float().cpu()
+    images = torch.as_tensor(images)
+    if images.ndim == 0:
+        raise ValueError("images must be a batch (N, ...) of images, got a single number")
+    if len(images) == 0:
+        return torch.zeros(0, dtype=torch.tensor(keys).dtype)
+    flat = images.reshape(len(images), -1).float().cpu()
+    check_finite(flat, "images")
     if flat.shape[1] != centroids.shape[1]:
         raise ValueError(f"images have {flat.shape[1]} pixels but the class means have {centroids.shape[1]}")
     return torch.tensor(keys)[torch.cdist(flat, centroids).argmin(dim=1)]
@@ -151,8 +163,8 @@ def gaussian_grid(n: int, lo: float = 0.05, hi: float = 0.95) -> torch.Tensor:
     (left to right) has z₁ increasing — so it tiles into an image like a plot with z₂ up.
     Quantile spacing puts equal prior mass, not equal distance, between neighbours.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"n must be an integer ≥ 2, got {n!r}")
+    n = integer(n, "n", low=2, high=1000)
+    lo, hi = number(lo, "lo"), number(hi, "hi")
     if not 0.0 < lo < hi < 1.0:
         raise ValueError(f"need 0 < lo < hi < 1 (probabilities), got lo={lo!r}, hi={hi!r}")
     u = torch.linspace(lo, hi, n, dtype=torch.float64)
@@ -208,6 +220,7 @@ def encode_mean(model, images: torch.Tensor, batch_size: int = 500) -> torch.Ten
     """
     if not torch.is_tensor(images) or images.ndim != 4:
         raise ValueError(f"images must be a (N, 1, 28, 28) tensor, got {getattr(images, 'shape', type(images))}")
+    batch_size = integer(batch_size, "batch_size", low=1)
     device = model_device(model)
     was_training = model.training
     model.eval()

@@ -6,7 +6,11 @@ Public names:
 * :class:`VAE`: the base class: q_φ(z|x) = N(μ, diag σ²), p(z) = N(0, I), p_θ(x|z) = Bernoulli(sigmoid(logits)).
 * :class:`MLPVAE` (``latent_dim``, ``hidden``): fully connected encoder/decoder.
 * :class:`ConvVAE` (``latent_dim``, ``channels``, ``hidden``): the lecture notes' convolutional VAE.
-* :func:`build_model` (``config``): rebuild any of these from its ``model.config`` dict.
+* :func:`build_model` (``config``): rebuild any of these from its ``model.config`` dict. Only
+  registered classes are built (an allow-list: :data:`MODELS`, filled by :func:`register_model`,
+  plus :class:`vae_course.vq.VQVAE`); no name taken from a config is ever imported or called, every
+  value is type- and range-checked, and a config whose model would exceed :data:`MAX_PARAMETERS`
+  numbers is refused before anything is allocated. Checkpoints (``vae_course.train``) rely on this.
 * :func:`count_parameters`, :func:`register_model`.
 * :func:`reparameterize`: z = μ + σ·ε with σ = exp(½ log σ²), ε ~ N(0, I) (lecture 04), the
   sampling step of every VAE's forward pass.
@@ -21,62 +25,156 @@ in [0, 1] for given codes. Optional initialisation (lecture 05's recipe):
 """
 from __future__ import annotations
 
-import importlib
+import inspect
+import math
 from typing import Sequence
 
 import torch
 from torch import nn
 
 from .losses import bernoulli_log_likelihood, check_images, vae_loss
+from .validation import ArgumentTypeError, check_finite, check_same_device, integer
 
-__all__ = ["reparameterize", "Autoencoder", "VAE", "MLPVAE", "ConvVAE", "build_model", "count_parameters", "register_model", "MODELS"]
+__all__ = ["reparameterize", "Autoencoder", "VAE", "MLPVAE", "ConvVAE", "build_model", "count_parameters", "register_model",
+           "model_classes", "MODELS", "MAX_PARAMETERS"]
 
 IMAGE_SHAPE = (1, 28, 28)
 #: Activation functions ConvVAE accepts by name.
 ACTIVATIONS = {"relu": nn.ReLU, "elu": nn.ELU, "silu": nn.SiLU}
 MODELS: dict[str, type[nn.Module]] = {}
+#: The most numbers (parameters and buffers) :func:`build_model` allocates: 50 million, 200 MB in
+#: float32, about 30 times lecture 05's largest model. A config asking for more is refused before
+#: any memory is allocated (its size is worked out on PyTorch's "meta" device, which holds shapes only).
+MAX_PARAMETERS = 50_000_000
+#: At most this many extra convolutions on each side of a ConvVAE (each is a layer object: a
+#: config asking for a million would take minutes to build even on the meta device).
+MAX_EXTRA_CONVS = 16
+_MAX_CONFIG_ITEMS = 32          # entries in a config, and items in one list value
+_MAX_CONFIG_STR = 64            # characters in a string value
 
 
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None,
+                   validate: bool = True) -> torch.Tensor:
     """Draw z ~ q_φ(z|x) = N(μ, diag σ²) as z = μ + σ·ε, ε ~ N(0, I), so gradients reach μ and log σ².
 
-    ``eps`` may be given (same shape as ``mu``) to make the draw deterministic.
+    ``eps`` may be given (same shape as ``mu``) to make the draw deterministic. ``validate=True``
+    (a direct call) also refuses NaN/inf in ``mu``, ``logvar``, ``eps`` (this reads them, a GPU
+    synchronisation; the models' forward passes use ``validate=False``). Shapes, dtypes and
+    devices are always checked (float dtypes are promoted, as in torch).
     """
+    for name, t in (("mu", mu), ("logvar", logvar), ("eps", eps)):
+        if t is not None and not (torch.is_tensor(t) and t.is_floating_point()):
+            raise ArgumentTypeError(f"{name} must be a float tensor, got {type(t).__name__}"
+                                    + (f" of dtype {t.dtype}" if torch.is_tensor(t) else ""))
     if mu.shape != logvar.shape:
         raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    if eps is not None and eps.shape != mu.shape:
+        raise ValueError(f"eps must have the shape of mu {tuple(mu.shape)}, got {tuple(eps.shape)}")
+    check_same_device(mu=mu, logvar=logvar, **({"eps": eps} if eps is not None else {}))
+    if validate:
+        for name, t in (("mu", mu), ("logvar", logvar), ("eps", eps)):
+            if t is not None:
+                check_finite(t, name)
     if eps is None:
         eps = torch.randn_like(mu)
-    elif eps.shape != mu.shape:
-        raise ValueError(f"eps must have the shape of mu {tuple(mu.shape)}, got {tuple(eps.shape)}")
     return mu + torch.exp(0.5 * logvar) * eps
 
 
 def register_model(cls):
-    """Class decorator: lets :func:`build_model` rebuild ``cls`` from its ``config`` by name."""
+    """Class decorator: lets :func:`build_model` rebuild ``cls`` from its ``config`` by name.
+
+    This registry is the allow-list of what a config (e.g. one read from a checkpoint) may build.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise ArgumentTypeError(f"register_model registers torch.nn.Module classes, got {cls!r}")
     MODELS[cls.__name__] = cls
     return cls
 
 
-def build_model(config: dict) -> nn.Module:
-    """Rebuild a model from ``model.config`` ({'model': class name, 'module': ..., **constructor kwargs})."""
+def model_classes() -> dict[str, type[nn.Module]]:
+    """The allow-list :func:`build_model` builds from: {class name: class}, every class registered
+    with :func:`register_model`, plus :class:`vae_course.vq.VQVAE` (defined in ``vq``, which does
+    not import this module)."""
+    if "VQVAE" not in MODELS:
+        from .vq import VQVAE
+        MODELS["VQVAE"] = VQVAE
+    return MODELS
+
+
+def _check_config_value(key: str, value, depth: int = 0) -> None:
+    """Plain, small values only: None, bool, int, finite float, short str, or a short list of these."""
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > 2**31:
+            raise ValueError(f"config[{key!r}] = {value} is out of range")
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"config[{key!r}] must be finite, got {value}")
+        return
+    if isinstance(value, str):
+        if len(value) > _MAX_CONFIG_STR:
+            raise ValueError(f"config[{key!r}] is a string of {len(value)} characters (at most {_MAX_CONFIG_STR})")
+        return
+    if isinstance(value, (list, tuple)) and depth == 0:
+        if len(value) > _MAX_CONFIG_ITEMS:
+            raise ValueError(f"config[{key!r}] has {len(value)} items (at most {_MAX_CONFIG_ITEMS})")
+        for item in value:
+            _check_config_value(key, item, depth + 1)
+        return
+    raise ArgumentTypeError(f"config[{key!r}] must be a number, string, None or a short list of them, "
+                            f"got {type(value).__name__}")
+
+
+def build_model(config: dict, max_parameters: int = MAX_PARAMETERS) -> nn.Module:
+    """Rebuild a model from ``model.config`` ({'model': class name, **constructor options}).
+
+    Safe for configs read from files someone else wrote: ``config['model']`` is only looked up in
+    the allow-list :data:`MODELS` (never imported or called by name; a ``'module'`` entry, which
+    older checkpoints carry, is ignored), every value must be a plain number, string, None or a
+    short list of them, every key must be an option of that class's constructor (which checks
+    types and ranges), and a model with more than ``max_parameters`` numbers (parameters and
+    buffers) is refused before anything is allocated. ``ValueError`` (or :class:`ArgumentTypeError`,
+    also a ``ValueError``) names what is wrong.
+    """
     if not isinstance(config, dict) or "model" not in config:
-        raise ValueError(f"a model config is a dict with a 'model' entry (the class name), got {config!r}")
+        raise ValueError(f"config must be a dict with a 'model' entry (the class name), got "
+                         f"{type(config).__name__ if not isinstance(config, dict) else sorted(map(str, config))}")
+    max_parameters = integer(max_parameters, "max_parameters", low=1)
     name = config["model"]
-    kwargs = {k: v for k, v in config.items() if k not in ("model", "module")}
-    cls = MODELS.get(name)
-    module = config.get("module")
-    if cls is None and isinstance(module, str) and module.split(".")[0] == "vae_course":
-        try:
-            cls = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            cls = None
-    if cls is None:
-        raise ValueError(f"unknown model {name!r} (known: {', '.join(sorted(MODELS))}; "
-                         f"module {module!r} does not define it)")
+    registry = model_classes()
+    if not isinstance(name, str) or name not in registry:
+        shown = repr(name)[:_MAX_CONFIG_STR + 2]
+        raise ValueError(f"unknown model in config['model']: {shown} (known: {', '.join(sorted(registry))}); "
+                         "only registered model classes are built")
+    cls = registry[name]
+    if len(config) > _MAX_CONFIG_ITEMS:
+        raise ValueError(f"config has {len(config)} entries (at most {_MAX_CONFIG_ITEMS})")
+    kwargs = {}
+    options = {p.name for p in inspect.signature(cls.__init__).parameters.values()
+               if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self"}
+    for key, value in config.items():
+        if key in ("model", "module"):
+            continue
+        if not isinstance(key, str) or key not in options:
+            raise ValueError(f"cannot build {name}: config entry {str(key)[:_MAX_CONFIG_STR]!r} is not one of its "
+                             f"options ({', '.join(sorted(options))})")
+        _check_config_value(key, value)
+        kwargs[key] = value
     try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise ValueError(f"cannot build {name} from config {config!r}: {exc}") from exc
+        with torch.device("meta"):                     # shapes only: nothing is allocated
+            shell = cls(**kwargs)
+    except (TypeError, ValueError, RuntimeError, IndexError, OverflowError) as exc:
+        kind = ArgumentTypeError if isinstance(exc, TypeError) else ValueError    # a wrong type stays a TypeError
+        raise kind(f"cannot build {name} from config {config!r}: {exc}") from exc
+    size = sum(t.numel() for t in shell.parameters()) + sum(t.numel() for t in shell.buffers())
+    del shell
+    if size > max_parameters:
+        raise ValueError(f"config asks for a {name} with {size:,} parameters and buffers, more than the cap of "
+                         f"{max_parameters:,} (build_model(config, max_parameters=...) raises it); refused "
+                         "before allocating")
+    return cls(**kwargs)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -95,9 +193,19 @@ def _mlp(sizes: Sequence[int]) -> nn.Sequential:
 
 
 def _check_latent_dim(latent_dim) -> int:
-    if not isinstance(latent_dim, int) or isinstance(latent_dim, bool) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
-    return latent_dim
+    try:
+        return integer(latent_dim, "latent_dim", low=1)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"latent_dim must be a positive integer, got {latent_dim!r}") from None
+
+
+def _check_widths(hidden, name: str = "hidden", allow_empty: bool = True) -> list[int]:
+    """A list or tuple of positive integers (layer widths)."""
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (list, tuple)):
+        raise ArgumentTypeError(f"{name} must be a list or tuple of positive integers, got {hidden!r}")
+    if not hidden and not allow_empty:
+        raise ValueError(f"{name} must name at least one layer width, got {hidden!r}")
+    return [integer(h, f"{name}[{i}]", low=1) for i, h in enumerate(hidden)]
 
 
 class _ImageModel(nn.Module):
@@ -117,15 +225,33 @@ class _ImageModel(nn.Module):
         if not torch.is_tensor(z) or z.ndim != 2 or z.shape[1] != self.latent_dim:
             shape = tuple(z.shape) if torch.is_tensor(z) else type(z).__name__
             raise ValueError(f"z must have shape (B, {self.latent_dim}) (latent_dim={self.latent_dim}), got {shape}")
+        self._check_like_weights(z, "z")
+
+    def _check_x(self, x: torch.Tensor) -> None:
+        """Shape, dtype and device of images (values are checked once per dataset, not here)."""
+        check_images(x, "x", check_range=False)
+        self._check_like_weights(x, "x")
+
+    def _check_like_weights(self, t: torch.Tensor, name: str) -> None:
+        """``t`` must be on the weights' device with their dtype (a clear error instead of a deep one)."""
+        w = next(self.parameters(), None)
+        if w is None:
+            return
+        if t.device != w.device:
+            raise ValueError(f"{name} is on {t.device} but the model's weights are on {w.device}; "
+                             f"move one of them (e.g. {name}.to(model.device))")
+        if t.dtype != w.dtype:
+            raise ValueError(f"{name} has dtype {t.dtype} but the model's weights have {w.dtype}; "
+                             f"convert one of them (e.g. {name}.to({w.dtype}))")
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images in [0, 1] (Bernoulli means sigmoid(logits)) decoded from z ~ p(z) = N(0, I)."""
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
+        n = integer(n, "n", low=1)
         device = generator.device if generator is not None else self.device
         z = torch.randn(n, self.latent_dim, generator=generator, device=device)
-        return torch.sigmoid(self.decode(z.to(self.device)))
+        w = next(self.parameters())
+        return torch.sigmoid(self.decode(z.to(w.device, w.dtype)))
 
     @torch.no_grad()
     def init_output_bias(self, x: torch.Tensor) -> "_ImageModel":
@@ -148,7 +274,10 @@ class _ImageModel(nn.Module):
     @torch.no_grad()
     def decode_images(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] (sigmoid of the decoder's logits) for latent codes z (B, latent_dim)."""
-        return torch.sigmoid(self.decode(z.to(self.device)))
+        if not torch.is_tensor(z):
+            raise ArgumentTypeError(f"z must be a tensor of shape (B, {self.latent_dim}), got {type(z).__name__}")
+        w = next(self.parameters())
+        return torch.sigmoid(self.decode(z.to(w.device, w.dtype if z.is_floating_point() else None)))
 
 
 @register_model
@@ -161,8 +290,8 @@ class Autoencoder(_ImageModel):
 
     def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (512, 256)):
         super().__init__()
-        self.latent_dim = _check_latent_dim(latent_dim)
-        hidden = [int(h) for h in hidden]
+        self.latent_dim = latent_dim = _check_latent_dim(latent_dim)
+        hidden = _check_widths(hidden)
         self._set_config(latent_dim=latent_dim, hidden=hidden)
         d = 28 * 28
         self.encoder = _mlp([d, *hidden, latent_dim])
@@ -170,7 +299,7 @@ class Autoencoder(_ImageModel):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """z = f(x), shape (B, latent_dim)."""
-        check_images(x, check_range=False)
+        self._check_x(x)
         return self.encoder(x.flatten(1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -188,7 +317,9 @@ class Autoencoder(_ImageModel):
 
     def loss_terms(self, x: torch.Tensor, validate: bool = True, **kw) -> dict[str, torch.Tensor]:
         """'loss' = 'recon' = -(1/B) Σ_b log Bernoulli(x_b | sigmoid(g(f(x_b)))) (nats per image); beta etc. ignored."""
-        check_images(x, check_range=validate)
+        self._check_x(x)
+        if validate:
+            check_images(x, "x")
         recon = -bernoulli_log_likelihood(self(x), x, validate=False).mean()
         return {"loss": recon, "recon": recon}
 
@@ -203,14 +334,14 @@ class VAE(_ImageModel):
     def forward(self, x: torch.Tensor):
         """(logits, mu, logvar) with one reparameterised z per image."""
         mu, logvar = self.encode(x)
-        z = reparameterize(mu, logvar)
+        z = reparameterize(mu, logvar, validate=False)
         return self.decode(z), mu, logvar
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor, sample: bool = False) -> torch.Tensor:
         """Decode the posterior mean μ (or a draw z ~ q(z|x) with ``sample=True``): images in [0, 1]."""
         mu, logvar = self.encode(x)
-        z = reparameterize(mu, logvar) if sample else mu
+        z = reparameterize(mu, logvar, validate=False) if sample else mu
         return torch.sigmoid(self.decode(z))
 
     def loss_terms(self, x: torch.Tensor, beta: float = 1.0, free_bits: float = 0.0, validate: bool = True,
@@ -220,10 +351,12 @@ class VAE(_ImageModel):
         'loss' = recon + β·KL (free bits: KL_d floored at λ after averaging over the batch),
         'recon', 'kl', 'elbo', 'kl_per_dim'.
         """
-        check_images(x, check_range=validate)
+        self._check_x(x)
+        if validate:
+            check_images(x, "x")
         logits, mu, logvar = self(x)
         log_px_z = bernoulli_log_likelihood(logits, x, validate=False)
-        return vae_loss(log_px_z, mu, logvar, beta=beta, free_bits=free_bits)
+        return vae_loss(log_px_z, mu, logvar, beta=beta, free_bits=free_bits, validate=validate)
 
 
 @register_model
@@ -235,8 +368,8 @@ class MLPVAE(VAE):
 
     def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (512, 256)):
         super().__init__()
-        self.latent_dim = _check_latent_dim(latent_dim)
-        hidden = [int(h) for h in hidden]
+        self.latent_dim = latent_dim = _check_latent_dim(latent_dim)
+        hidden = _check_widths(hidden, allow_empty=False)
         self._set_config(latent_dim=latent_dim, hidden=hidden)
         d = 28 * 28
         self.encoder = nn.Sequential(_mlp([d, *hidden]), nn.ReLU())
@@ -246,7 +379,7 @@ class MLPVAE(VAE):
 
     def encode(self, x: torch.Tensor):
         """(μ, log σ²) of q_φ(z|x), each (B, latent_dim)."""
-        check_images(x, check_range=False)
+        self._check_x(x)
         h = self.encoder(x.flatten(1))
         return self.to_mu(h), self.to_logvar(h)
 
@@ -260,9 +393,10 @@ def _check_extra_convs(extra_convs) -> tuple[int, int]:
     """n or (n_encoder, n_decoder) → (n_encoder, n_decoder), non-negative integers."""
     pair = (extra_convs, extra_convs) if isinstance(extra_convs, int) else tuple(extra_convs) \
         if isinstance(extra_convs, (list, tuple)) else ()
-    if len(pair) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in pair):
-        raise ValueError(f"extra_convs must be a non-negative integer or a pair (encoder, decoder) of them, "
-                         f"got {extra_convs!r}")
+    if len(pair) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_EXTRA_CONVS
+                                 for n in pair):
+        raise ValueError(f"extra_convs must be an integer in [0, {MAX_EXTRA_CONVS}] or a pair (encoder, decoder) of "
+                         f"them, got {extra_convs!r}")
     return pair
 
 
@@ -290,10 +424,13 @@ class ConvVAE(VAE):
     def __init__(self, latent_dim: int = 16, channels: Sequence[int] = (32, 64), hidden: int | None = 256,
                  act: str = "relu", extra_convs: int | Sequence[int] = 0):
         super().__init__()
-        self.latent_dim = _check_latent_dim(latent_dim)
-        c1, c2 = (int(c) for c in channels)
-        hidden = int(hidden) if hidden else None
-        if act not in ACTIVATIONS:
+        self.latent_dim = latent_dim = _check_latent_dim(latent_dim)
+        channels = _check_widths(channels, "channels")
+        if len(channels) != 2:
+            raise ValueError(f"channels must be two widths (c1, c2), got {channels!r}")
+        c1, c2 = channels
+        hidden = None if hidden is None else integer(hidden, "hidden", low=0) or None    # 0 means none too
+        if not isinstance(act, str) or act not in ACTIVATIONS:
             raise ValueError(f"act must be one of {', '.join(ACTIVATIONS)}, got {act!r}")
         n_enc, n_dec = _check_extra_convs(extra_convs)
         if not isinstance(extra_convs, int):
@@ -322,7 +459,7 @@ class ConvVAE(VAE):
 
     def encode(self, x: torch.Tensor):
         """(μ, log σ²) of q_φ(z|x), each (B, latent_dim)."""
-        check_images(x, check_range=False)
+        self._check_x(x)
         h = self.encoder(x)
         return self.to_mu(h), self.to_logvar(h)
 

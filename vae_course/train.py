@@ -12,9 +12,12 @@ Public names:
   test set, seconds, β, and a ``note`` saying why training stopped early, if it did.
 * :func:`mean_terms`: average the terms of ``loss_terms`` over a dataset (no gradients).
 * :func:`save_checkpoint` / :func:`load_checkpoint`: atomic save (temporary file, then rename)
-  with the config that rebuilds the model; loading gives clear errors for missing, corrupted or
-  mismatched files.
-* :func:`load_or_train`: lecture 05's checkpoint if it fits, otherwise a small model trained now.
+  with the config that rebuilds the model and a sha256 checksum of config and weights; loading
+  never runs code from the file (see :func:`load_checkpoint` for what it guarantees) and gives
+  clear errors for missing, corrupted, altered or mismatched files.
+* :func:`checkpoint_checksum`: the checksum a checkpoint stores.
+* :func:`load_or_train`: lecture 05's checkpoint if it fits, otherwise a small model trained now
+  (saying first why the file was not used; a refused file is moved aside, never silently overwritten).
 * :func:`benchmark_train`: ``python -m vae_course.bench train ...`` (JSON line per epoch).
 
 Speed notes: the dataset lives on the training device as one tensor and batches are slices of
@@ -24,6 +27,7 @@ rule is "measured, not assumed".
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import math
@@ -33,6 +37,7 @@ import sys
 import tempfile
 import time
 import warnings
+import zipfile
 import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,12 +49,19 @@ from tqdm.auto import tqdm
 
 from .config import get_device, seed_everything
 from .losses import check_images
+from .validation import ArgumentTypeError, check_finite, integer, number
 
-__all__ = ["fit", "EMA", "History", "mean_terms", "save_checkpoint", "load_checkpoint", "load_or_train", "from_recipe", "benchmark_train",
-           "CHECKPOINT_FORMAT", "RECIPES"]
+__all__ = ["fit", "EMA", "History", "mean_terms", "save_checkpoint", "load_checkpoint", "checkpoint_checksum",
+           "load_or_train", "from_recipe", "benchmark_train", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "RECIPES"]
 
 CHECKPOINT_FORMAT = "vae_course.checkpoint"
-CHECKPOINT_VERSION = 1
+#: Version 2 (this code) stores a sha256 checksum of config and weights; version 1 (before it) is
+#: still read, checked every other way, with a warning that it has no checksum.
+CHECKPOINT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
+#: The largest checkpoint file load_checkpoint opens (its uncompressed content, as the file's own
+#: table of contents declares it): 1 GiB, far above any model build_model accepts.
+MAX_CHECKPOINT_BYTES = 1 << 30
 
 
 # ----------------------------------------------------------------------------- history
@@ -134,6 +146,10 @@ def mean_terms(model, x: torch.Tensor, batch_size: int = 1000, **kw) -> dict:
 
     Scalars come back as floats, others (e.g. 'kl_per_dim') as CPU tensors. Eval mode, no gradients.
     """
+    batch_size = integer(batch_size, "batch_size", low=1)
+    if not torch.is_tensor(x) or len(x) == 0:
+        raise ValueError(f"x must be a non-empty tensor of images, got "
+                         f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
     was_training = model.training
     model.eval()
     sums: dict[str, torch.Tensor] = {}
@@ -232,9 +248,8 @@ class EMA:
         self.params = [a.clone() for a in state["params"]]
 
 
-def _check_positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def _check_positive_int(name, value) -> int:
+    return integer(value, name, low=1)
 
 
 def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epochs: int, batch_size: int = 128,
@@ -260,6 +275,13 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     the average does not drag the initial weights along); the test set is evaluated with θ̄ and
     the model ends training holding θ̄ (see :class:`EMA`).
 
+    Inputs are checked once, here, never per step (a per-step check would synchronise a GPU):
+    ``train_x``/``test_x`` must be non-empty float images (N, 1, 28, 28) with finite values in
+    [0, 1] (``ValueError`` naming the argument, e.g. "train_x contains NaN"); numbers must be numbers
+    in range (NumPy scalars count; a bool or a string raises
+    :class:`~vae_course.validation.ArgumentTypeError`, a ``TypeError`` that is also a ``ValueError``).
+    Images are converted to the model's dtype.
+
     Faults: a NaN/inf loss stops training, restores the weights from the end of the last good
     epoch and says so (``history.status == 'diverged'``); KeyboardInterrupt (Ctrl-C, "interrupt
     the kernel") stops training, keeps the model as it is and returns the history of the
@@ -267,24 +289,39 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     """
     from .data import binarize as draw_binary
 
-    _check_positive_int("epochs", epochs)
-    _check_positive_int("batch_size", batch_size)
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if not (isinstance(ema, (int, float)) and 0 <= ema < 1):
-        raise ValueError(f"ema must be a decay in [0, 1) (0 = off), got {ema!r}")
-    if not hasattr(model, "loss_terms"):
+    epochs = _check_positive_int("epochs", epochs)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    test_batch_size = _check_positive_int("test_batch_size", test_batch_size)
+    lr = number(lr, "lr", low=0, low_open=True)
+    try:
+        ema = number(ema, "ema", low=0, high=1, high_open=True)
+    except ValueError as exc:
+        raise type(exc)(f"{exc} (ema is a decay in [0, 1), 0 = off)") from None
+    if not callable(beta):
+        beta = number(beta, "beta", low=0)
+    free_bits = number(free_bits, "free_bits", low=0)
+    weight_decay = number(weight_decay, "weight_decay", low=0)
+    kl_warmup = number(kl_warmup, "kl_warmup", low=0)
+    if clip_grad is not None:
+        clip_grad = number(clip_grad, "clip_grad", low=0, low_open=True)
+    if seed is not None:
+        seed = integer(seed, "seed", low=0)
+    if callback is not None and not callable(callback):
+        raise ArgumentTypeError(f"callback must be callable (epoch, history) -> None, got {type(callback).__name__}")
+    if not hasattr(model, "loss_terms") or not hasattr(model, "parameters"):
         raise ValueError(f"{type(model).__name__} has no loss_terms(x, **kw) method; fit needs it")
-    check_images(train_x, "train_x")
+    check_images(train_x, "train_x")              # once, here: shape, dtype, non-empty, finite, in [0, 1]
     if test_x is not None:
         check_images(test_x, "test_x")
     if seed is not None:
         seed_everything(seed)
     device = get_device(device)
     model.to(device)
-    train_x = train_x.to(device)
+    weight = next(iter(model.parameters()), None)
+    dtype = weight.dtype if weight is not None and weight.is_floating_point() else train_x.dtype
+    train_x = train_x.to(device, dtype)              # the model's dtype: float64 images train a float32 model
     if test_x is not None:
-        test_x = test_x.to(device)
+        test_x = test_x.to(device, dtype)
         if binarize:
             test_x = draw_binary(test_x, seed=0)
     if _accepts(model.loss_terms, "validate"):
@@ -304,7 +341,7 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
         for epoch in range(epochs):
             good = {k: v.detach().clone() for k, v in model.state_dict().items()}
             good_avg = averaged.state_dict() if averaged is not None else None
-            b = float(beta(epoch)) if callable(beta) else float(beta)
+            b = number(beta(epoch), f"beta({epoch})", low=0) if callable(beta) else beta
             model.train()
             t_epoch = time.perf_counter()
             x_epoch = draw_binary(train_x) if binarize else train_x
@@ -377,20 +414,56 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
 
 # ----------------------------------------------------------------------------- checkpoints
 
+def checkpoint_checksum(config: dict, state_dict: dict) -> str:
+    """sha256 (hex) of a model's config and weights, the content a checkpoint stores.
+
+    Hashed in a fixed order: the config as canonical JSON (sorted keys), then for every tensor of
+    the state dict, by name in sorted order: its name, dtype, shape and raw bytes. Any flipped
+    byte in the weights, or any change to the config, changes it.
+    """
+    h = hashlib.sha256()
+    try:
+        h.update(json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False).encode())
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"config must hold plain values (numbers, strings, None, lists): {exc}") from None
+    for key in sorted(state_dict):
+        t = state_dict[key]
+        if not isinstance(key, str) or not torch.is_tensor(t):
+            raise ValueError(f"state_dict must map names to tensors, got {type(key).__name__} -> {type(t).__name__}")
+        t = t.detach().cpu().contiguous()
+        h.update(f"{key}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()
+
+
+def _check_finite_weights(state_dict: dict, where: str) -> None:
+    for key, t in state_dict.items():
+        try:
+            check_finite(t, f"weight {key!r}")
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}; a model with NaN/inf weights computes nothing useful "
+                             "(retrain it, e.g. with a smaller lr)") from None
+
+
 def save_checkpoint(model, path, history: History | None = None, **extra) -> Path:
     """Save weights + the config that rebuilds the model (+ history, + ``extra``) atomically.
 
     Written to a temporary file in the same folder, then renamed over ``path`` (``os.replace``),
-    so an interrupted save never leaves a half-written checkpoint. ``extra`` values should be
+    so an interrupted save never leaves a half-written checkpoint. Stores a sha256 checksum of
+    config and weights (:func:`checkpoint_checksum`) that :func:`load_checkpoint` verifies. A
+    model whose weights contain NaN or inf is refused (``ValueError``). ``extra`` values should be
     plain Python values or tensors (they are loaded with ``weights_only=True``).
     """
     config = getattr(model, "config", None)
     if not isinstance(config, dict) or "model" not in config:
         raise ValueError(f"{type(model).__name__} has no config dict with a 'model' entry, so it could not be rebuilt")
     path = Path(path)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    _check_finite_weights(state, f"not saving {type(model).__name__} to {path}")
+    config = {k: v for k, v in config.items() if k != "module"}     # the class name is all a loader uses
     path.parent.mkdir(parents=True, exist_ok=True)
-    ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": dict(config),
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    ckpt = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "config": config,
+            "state_dict": state, "checksum": {"sha256": checkpoint_checksum(config, state)},
             "history": history.to_dict() if history is not None else None,
             "extra": extra, "torch_version": str(torch.__version__)}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -412,46 +485,111 @@ def save_checkpoint(model, path, history: History | None = None, **extra) -> Pat
     return path
 
 
+_RECREATE = ("re-create it: run lecture 05 (it saves checkpoints/conv_vae.pt), or train a model and call "
+             "vae_course.train.save_checkpoint(model, path)")
+
+
+def _open_checkpoint(path: Path, map_location) -> dict:
+    """torch.load(weights_only=True) of a zip checkpoint no larger than MAX_CHECKPOINT_BYTES."""
+    size = path.stat().st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise ValueError(f"{path} is {size:,} bytes, larger than any vae_course checkpoint "
+                         f"(at most {MAX_CHECKPOINT_BYTES:,}); refused without reading it")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupted? {exc}); "
+                         f"delete it and {_RECREATE}") from exc
+    if declared > MAX_CHECKPOINT_BYTES:
+        raise ValueError(f"{path} declares {declared:,} bytes of content, more than any vae_course checkpoint "
+                         f"(at most {MAX_CHECKPOINT_BYTES:,}); refused without unpacking it")
+    try:
+        return torch.load(path, map_location=map_location or "cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" in str(exc):
+            raise ValueError(f"{path} holds Python objects that are not allowed in a checkpoint (only tensors and "
+                             "plain values are loaded, for safety); it was not written by vae_course.train") from exc
+        raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupted? {exc}); "
+                         f"delete it and {_RECREATE}") from exc
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupted? "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                         f"delete it and {_RECREATE}") from exc
+
+
 def load_checkpoint(path, map_location=None):
     """``(model, checkpoint)``: the rebuilt model with its weights (eval mode), and the saved dict
     (``checkpoint['history']`` as a :class:`History` or None, ``checkpoint['extra']``, ...).
 
-    ``FileNotFoundError`` when there is no file; ``ValueError`` for a corrupted/truncated file,
-    a file that is not a vae_course checkpoint, or weights that do not fit the saved config.
+    What loading guarantees, for a file from anyone:
+
+    * no code from the file runs: it is read with ``torch.load(weights_only=True)`` (tensors and
+      plain values only), and the model is built by :func:`vae_course.models.build_model`, which
+      only builds registered model classes and never imports or calls a name found in the file;
+    * every config value is type- and range-checked, and a model larger than
+      ``vae_course.models.MAX_PARAMETERS`` (or a file larger than :data:`MAX_CHECKPOINT_BYTES`)
+      is refused before its memory is allocated;
+    * the weights are the ones that were saved: the sha256 checksum of config and weights stored
+      at save time must match (flipped bytes are caught), and weights with NaN or inf are refused;
+    * the weights fit the config exactly (names and shapes).
+
+    Version-1 checkpoints (written before checksums) still load, checked in every other way, with
+    a ``UserWarning`` (save the model again to add a checksum); other versions are refused with a
+    message saying how to re-create the file. ``FileNotFoundError`` when there is no file;
+    ``ValueError`` for everything else that is wrong.
     """
     from .models import build_model
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path} (train and save one first, e.g. run lecture 05)")
-    try:
-        ckpt = torch.load(path, map_location=map_location or "cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "Unsupported global" in str(exc):
-            raise ValueError(f"{path} holds Python objects that are not allowed in a checkpoint (only tensors and "
-                             "plain values are loaded, for safety); it was not written by vae_course.train") from exc
-        raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupted? {exc}); "
-                         "delete it and save it again") from exc
-    except Exception as exc:
-        raise ValueError(f"{path} is not a readable checkpoint (truncated or corrupted? "
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
-                         "delete it and save it again") from exc
+    ckpt = _open_checkpoint(path, map_location)
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a vae_course checkpoint (no '{CHECKPOINT_FORMAT}' format tag)")
-    if ckpt.get("version") != CHECKPOINT_VERSION:
-        raise ValueError(f"{path} has checkpoint version {ckpt.get('version')!r}; this code reads version {CHECKPOINT_VERSION}")
-    model = build_model(ckpt["config"])
+    version = ckpt.get("version")
+    if isinstance(version, bool) or version not in _READABLE_VERSIONS:
+        raise ValueError(f"{path} has checkpoint version {str(version)[:20]!r}; this code reads versions "
+                         f"{', '.join(map(str, _READABLE_VERSIONS))}. To use it, {_RECREATE}")
+    config, state = ckpt.get("config"), ckpt.get("state_dict")
+    if not isinstance(config, dict) or not isinstance(state, dict) \
+            or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
+        raise ValueError(f"{path} is damaged: it needs a 'config' dict and a 'state_dict' of named tensors; {_RECREATE}")
+    config = {k: v for k, v in config.items() if k != "module"}     # older files name a module: never used
+    if version >= 2:
+        stored = ckpt.get("checksum")
+        stored = stored.get("sha256") if isinstance(stored, dict) else None
+        if not isinstance(stored, str):
+            raise ValueError(f"{path} is a version-{version} checkpoint without its sha256 checksum; {_RECREATE}")
+        actual = checkpoint_checksum(config, state)
+        if actual != stored:
+            raise ValueError(f"{path} failed its checksum (sha256 of config and weights is {actual[:16]}..., the file "
+                             f"recorded {stored[:16]}...): it was corrupted or altered after saving; {_RECREATE}")
+    else:
+        warnings.warn(f"{path} is a version-1 checkpoint, written before checkpoints carried a checksum: its config "
+                      "and weights were checked (known model, sizes in range, finite weights that fit the config) "
+                      "but corrupted weights cannot be detected. Save it again with save_checkpoint to add a checksum.",
+                      UserWarning, stacklevel=2)
+    _check_finite_weights(state, f"{path} is refused")
     try:
-        model.load_state_dict(ckpt["state_dict"])
+        model = build_model(config)
+    except ValueError as exc:
+        raise ValueError(f"{path}: its config cannot be built: {exc}") from exc
+    try:
+        model.load_state_dict(state)
     except RuntimeError as exc:
         first = str(exc).splitlines()
-        raise ValueError(f"{path}: the saved weights do not match the saved config {ckpt['config']} "
+        raise ValueError(f"{path}: the saved weights do not match the saved config {config} "
                          f"({' '.join(s.strip() for s in first[:3])})") from exc
     if map_location is not None:
         model.to(map_location)
     model.eval()
-    if ckpt.get("history") is not None:
-        ckpt["history"] = History.from_dict(ckpt["history"])
+    ckpt["config"] = config
+    history = ckpt.get("history")
+    if history is not None:
+        if not isinstance(history, dict):
+            raise ValueError(f"{path} is damaged: its 'history' is not a dict")
+        ckpt["history"] = History.from_dict(history)
     return model, ckpt
 
 
@@ -586,38 +724,56 @@ def load_or_train(path, latent_dim, train_x: torch.Tensor, test_x: torch.Tensor 
 
     A model fits when its ``latent_dim`` equals ``latent_dim`` (an int), is in it (a range or
     collection, e.g. ``range(8, 21)``), or always (``None``). Otherwise a fresh
-    ``vae_course.models.<model_class>(train_latent_dim or latent_dim)`` is trained with
-    ``train.fit`` for ``epochs`` epochs (tqdm bar; ``fit_kw`` such as ``seed``, ``batch_size`` go
-    to ``fit``) and, if ``save``, saved to ``path``. Never fails for lack of a file, nor for an
-    unreadable one. Returns ``(model, message)``; the message says which happened and why.
+    ``<model_class>(train_latent_dim or latent_dim)`` (a registered class of
+    :mod:`vae_course.models`) is trained with ``train.fit`` for ``epochs`` epochs (tqdm bar;
+    ``fit_kw`` such as ``seed``, ``batch_size`` go to ``fit``) and, if ``save``, saved to ``path``.
+
+    Never fails for lack of a file, nor for an unreadable or refused one (see
+    :func:`load_checkpoint` for what is refused): it prints why it does not use the file *before*
+    training. A refused file is never overwritten silently: with ``save=True`` it is first moved
+    to ``<path>.refused`` (replacing an older one there), and the message says so.
+    Returns ``(model, message)``; the message says which happened and why.
     """
-    from . import models
+    from .models import model_classes
 
     if train_latent_dim is None:
-        train_latent_dim = latent_dim if isinstance(latent_dim, int) else None
+        train_latent_dim = latent_dim if isinstance(latent_dim, int) and not isinstance(latent_dim, bool) else None
     if train_latent_dim is None:
         raise ValueError("latent_dim (or train_latent_dim) must be an integer to train a model when no checkpoint fits")
-    if not hasattr(models, model_class):
-        raise ValueError(f"vae_course.models has no {model_class!r}")
+    train_latent_dim = integer(train_latent_dim, "train_latent_dim", low=1)
+    if not (latent_dim is None or isinstance(latent_dim, (int, range, list, tuple, set, frozenset))) \
+            or isinstance(latent_dim, bool):
+        raise ArgumentTypeError(f"latent_dim must be an int, a range or collection of ints, or None, got {latent_dim!r}")
+    registry = model_classes()                                      # the allow-list
+    if not isinstance(model_class, str) or model_class not in registry:
+        raise ValueError(f"vae_course.models has no {model_class!r} among its registered models "
+                         f"({', '.join(sorted(registry))})")
     path = Path(path)
-    reason = f"no checkpoint at {path}"
+    reason, refused = f"no checkpoint at {path}", False
     if path.exists():
         try:
             model, _ = load_checkpoint(path, map_location="cpu")
-        except Exception as exc:  # a corrupt or foreign file must not stop the lecture
-            reason = f"the checkpoint at {path} could not be read ({type(exc).__name__}: {exc})"
+        except (ValueError, OSError) as exc:   # unreadable, altered, unsafe or foreign: refused, lecture goes on
+            reason, refused = f"the checkpoint at {path} could not be read ({exc})", True
         else:
             if _fits(model.latent_dim, latent_dim):
                 model = model.to(device if device is not None else "cpu").eval()
                 return model, f"loaded {type(model).__name__} (latent_dim={model.latent_dim}) from {path}"
-            reason = (f"the checkpoint at {path} has latent_dim={model.latent_dim}, "
-                      f"this part needs {_describe(latent_dim)}")
-    model = getattr(models, model_class)(train_latent_dim)
+            reason, refused = (f"the checkpoint at {path} has latent_dim={model.latent_dim}, "
+                               f"this part needs {_describe(latent_dim)}"), True
+        print(f"Not using the checkpoint: {reason}. Training a fresh {model_class}(latent_dim={train_latent_dim}) "
+              "instead" + (f"; {path} stays as it is." if not save else
+                           f"; {path} will be moved to {path.name}.refused before the new model is saved."))
+    model = registry[model_class](train_latent_dim)
     fit_kw.setdefault("progress", progress)
     fit(model, train_x, test_x, epochs=epochs, device=device, **fit_kw)
     model.eval()
     message = f"{reason}: trained a {model_class}(latent_dim={train_latent_dim}) for {epochs} epoch(s) now"
     if save:
+        if refused and path.exists():
+            aside = path.with_name(path.name + ".refused")
+            os.replace(path, aside)
+            message += f", moved the refused file to {aside}"
         save_checkpoint(model, path)
         message += f" and saved it to {path}"
     return model, message
