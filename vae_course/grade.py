@@ -514,6 +514,9 @@ def grade_folder(folder: Path, source: Path | None = None, time_limit: float = 3
             raise RuntimeError(f"no sandbox: {problem}. Grade on a Linux machine with bubblewrap, or pass "
                                "--no-sandbox to accept the risks it prints")
     subs = read_submissions(folder)               # every file in memory before any student code runs
+    import secrets
+    from .checks import set_run_seed
+    set_run_seed(secrets.randbits(40))            # fresh random inputs for the checks, this run
     opt = Options(time_limit, max_output, max_file_mb, memory_mb, max_procs, sandbox, feedback)
     scratch = Path(tempfile.mkdtemp(prefix="vae-course-grade-"))
     from .sandbox import Worker

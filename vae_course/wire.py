@@ -196,7 +196,10 @@ def decode(data, make_callable: Callable[[int], Any] | None = None, untrusted: b
     if data is None or type(data) in (bool, int, float):
         return data
     if type(data) is str:
-        return StudentText(data) if untrusted else data
+        if untrusted:
+            _register_sympy_guard()
+            return StudentText(data)
+        return data
     if type(data) is list:
         return [rec(v) for v in data]
     if type(data) is not dict or "__t__" not in data:
