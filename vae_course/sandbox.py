@@ -1,23 +1,26 @@
-"""One submission's sandbox (bubblewrap), and the grader's end of the channel to it.
+"""The submissions' sandbox (bubblewrap), and the grader's end of the channel to it.
 
-:class:`Sandbox` starts ``python -m vae_course.harvest`` (the student's cells, then calls served
-as data) under ``bwrap`` with:
+A :class:`Worker` is one warm process, ``python -m vae_course.harvest``, started under ``bwrap``
+with PyTorch and the course imported once; for each submission it forks a child that runs the
+student's cells and then serves calls, as data. The sandbox:
 
-* a new user, PID, network, IPC, UTS and cgroup namespace (``--unshare-all``): no network; the
-  sandbox's processes see only each other, and all of them (``setsid`` daemons included) die
-  when it ends (``--die-with-parent``, PID namespace);
+* ``bwrap --unshare-all``: new user, PID, network, IPC, UTS and cgroup namespaces, so no network;
+  ``--die-with-parent``: the worker dies with the grader, even after a SIGKILL;
 * a file system of read-only binds: the system (``/usr``, ``/etc``, ``/lib*``, ...), the Python
   installation and environment, and the ``vae_course`` package alone at ``/opt/vae-course``
-  (not the repository: no ``solutions/``); a private writable home and ``/tmp`` (host
-  folders that are deleted afterwards). The grader's files, the gradebook, other submissions and
-  the instructor notebooks are simply not there;
-* hard resource limits set inside it: memory (``RLIMIT_DATA``), number of processes
-  (``RLIMIT_NPROC``, counted in the sandbox's own user namespace; when the grader runs as root
-  the sandbox runs as ``nobody``, since root ignores that limit), file size, no core dumps;
-  and a wall-time limit enforced from outside (the whole sandbox is killed).
+  (not the repository: no ``solutions/``); the grader's files, the gradebook, other submissions
+  and the instructor notebooks are simply not there;
+* per submission (:func:`vae_course.harvest._isolate`), in the child: new user, mount, PID,
+  network, IPC and UTS namespaces again, a private tmpfs home and ``/tmp`` (size-capped), and the
+  child is PID 1 of its namespace, so everything it starts (``setsid`` daemons included) is
+  killed when it ends; the worker itself is not dumpable, so a child cannot read or patch it;
+* hard limits set in the child: memory (``RLIMIT_DATA``), processes (``RLIMIT_NPROC``, counted in
+  the child's own user namespace; root is exempt from it, so as root the worker goes in a pids
+  cgroup, or failing that runs as ``nobody``), file size, no core dumps; a wall-time limit for the
+  cells (SIGALRM in the child) and for every reply (enforced from outside: the worker is killed).
 
-:class:`Session` talks to it over two pipes (:mod:`vae_course.wire` frames; results are read
-with ``torch.load(weights_only=True)``). :class:`RemoteFunction` stands in for a function the
+:class:`Session` talks to one child over two pipes (:mod:`vae_course.wire` frames; results are
+read with ``torch.load(weights_only=True)``). :class:`RemoteFunction` stands in for a function the
 student wrote: calling it sends the arguments (chosen by the check, in the grader, at grading
 time), runs the student's function in the sandbox, and returns its result as data; tensors that
 require grad are bridged through a custom autograd function, so ``.backward()`` and
@@ -25,8 +28,10 @@ require grad are bridged through a custom autograd function, so ``.backward()`` 
 Function arguments (e.g. a decoder a check passes in) stay in the grader: the sandbox gets a
 stand-in that calls back.
 
-``sandbox=False`` runs the same process without bubblewrap (``--no-sandbox``): only the
-resource limits and the throw-away folders remain.
+``sandbox=False`` (``--no-sandbox``) runs the same worker without bubblewrap and without the
+per-submission namespaces: only the limits and a throw-away working folder remain
+(:data:`UNPROTECTED` says what that leaves open). :class:`LocalWorker` runs the cells in a thread
+of the grader's own process, for the course's tests on its own notebooks.
 """
 from __future__ import annotations
 
