@@ -545,7 +545,7 @@ def grade_folder(folder: Path, source: Path | None = None, time_limit: float = 3
                 rows[r.file] = r
     finally:
         for w in workers:
-            w.stop()
+            w.stop(graceful=True)
         shutil.rmtree(scratch, ignore_errors=True)
     result = [rows[s.rel] for s in subs]
     _flag_duplicates(result)
@@ -648,6 +648,12 @@ def main(argv: list[str] | None = None) -> int:
 
 # ----------------------------------------------------------------------------- benchmark
 
+def _cpu_seconds() -> float:
+    import resource
+    return sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for f in ("ru_utime", "ru_stime"))
+
+
 def bench(args) -> int:
     """``python -m vae_course.bench grade``: submissions per minute and peak memory, on copies of a solved notebook."""
     import resource
@@ -661,14 +667,18 @@ def bench(args) -> int:
         for i in range(args.n):
             shutil.copy(src, subs / f"student{i:03d}_{args.assignment}.ipynb")
         t0 = time.perf_counter()
+        cpu0 = _cpu_seconds()
         rows = grade_folder(subs, jobs=args.jobs, progress=False, sandbox=not args.no_sandbox,
                             out=Path(tmp) / "grades.csv")
         wall = time.perf_counter() - t0
+        cpu = _cpu_seconds() - cpu0
     kb = 1 if sys.platform != "darwin" else 1 / 1024
     print(json.dumps({
         "assignment": args.assignment, "submissions": len(rows), "jobs": args.jobs, "sandbox": not args.no_sandbox,
         "seconds": round(wall, 2), "submissions_per_min": round(60 * len(rows) / wall, 1),
         "full_marks": sum(r.total == r.max_total for r in rows),
+        "cpu_s_per_submission": round(cpu / len(rows), 2),   # grader + sandboxes, worker start-up included
+        "per_min_on_2_idle_cores": round(2 * 60 * len(rows) / cpu, 1),
         "peak_worker_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kb / 1024, 1),
         "grader_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kb / 1024, 1),
         "cpus": os.cpu_count()}))

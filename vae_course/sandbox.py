@@ -293,8 +293,16 @@ class Worker:
         except (OSError, TypeError):
             return ""
 
-    def stop(self) -> None:
-        """Kill the worker and everything in its namespaces (bwrap's PID 1 dies with it)."""
+    def stop(self, graceful: bool = False) -> None:
+        """Kill the worker and everything in its namespaces (bwrap's PID 1 dies with it);
+        ``graceful``: first let an idle worker exit on its own (closing its control socket)."""
+        if graceful and self.proc is not None and self.sock is not None:
+            self.sock.close()
+            self.sock = None
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
         if self.proc is not None:
             if self.proc.poll() is None:
                 try:
