@@ -115,6 +115,8 @@ def attacked(tmp_path_factory):
             "print('started', kids)")),
         # memory: 3 GiB at once
         "hog_kl": notebook(after="big = np.ones(3 * 2**30, dtype=np.uint8)\nprint(big.sum())"),
+        # time: a cell that never ends is stopped at the time limit; the answers before it still count
+        "looper_kl": notebook(after="while True:\n    pass"),
         "zz_last_kl": notebook(),
         "=HYPERLINK(\"x\")_kl": notebook(),
     }
@@ -126,7 +128,7 @@ def attacked(tmp_path_factory):
     (subs / "link_kl.ipynb").symlink_to(subs / "honest1_kl.ipynb")
     before = {p: p.read_bytes() for p in subs.rglob("*.ipynb") if not p.is_symlink()}
     t0 = time.monotonic()
-    rows = {r.file: r for r in grade.grade_folder(subs, source, time_limit=60, jobs=2, progress=False, out=out,
+    rows = {r.file: r for r in grade.grade_folder(subs, source, time_limit=30, jobs=2, progress=False, out=out,
                                                   feedback=tmp / "feedback")}
     seconds = time.monotonic() - t0
     time.sleep(3)                                             # give a surviving daemon time to strike
@@ -175,6 +177,12 @@ def test_processes_die_with_the_sandbox_and_the_gradebook_is_untouched(attacked)
 def test_memory_limit_stops_a_3_gib_allocation(attacked):
     hog = attacked["rows"]["hog_kl.ipynb"]
     assert hog.total == 2 and hog.status == "errors" and any("MemoryError" in e for e in hog.errors), hog
+
+
+def test_a_cell_that_loops_is_stopped_at_the_time_limit(attacked):
+    looper = attacked["rows"]["looper_kl.ipynb"]
+    assert looper.status == "timeout" and looper.total == 2, looper
+    assert any("time limit of 30 s" in e for e in looper.errors)
 
 
 def test_symlinks_duplicates_and_formula_names(attacked):

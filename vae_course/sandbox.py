@@ -6,7 +6,7 @@ student's cells and then serves calls, as data. The sandbox:
 
 * ``bwrap --unshare-all``: new user, PID, network, IPC, UTS and cgroup namespaces, so no network;
   ``--die-with-parent``: the worker dies with the grader, even after a SIGKILL;
-* a file system of read-only binds: the system (``/usr``, ``/etc``, ``/lib*``, ...), the Python
+* a file system of read-only binds: the system (``/usr``, ``/lib*``, a few files of ``/etc``), the Python
   installation and environment, and the ``vae_course`` package alone at ``/opt/vae-course``
   (not the repository: no ``solutions/``); the grader's files, the gradebook, other submissions
   and the instructor notebooks are simply not there;
@@ -54,7 +54,10 @@ __all__ = ["Limits", "Worker", "Session", "RemoteFunction", "RemoteError", "Sand
 
 PKG_DEST = "/opt/vae-course"
 HOME = "/home/student"
-SYSTEM = ["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+SYSTEM = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+# of /etc, only what the dynamic loader, Python and its libraries read (not shadow, ssh keys, ...)
+ETC = ["ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives", "passwd", "group",
+       "nsswitch.conf", "hosts", "mime.types", "fonts", "os-release"]
 NOBODY = 65534
 UNPROTECTED = ("without the sandbox (--no-sandbox) a submission's code runs as you, with your network and your "
                "files: it can read solutions/ and the hidden checks, read or change other submissions and the "
@@ -97,11 +100,11 @@ def _bind_args(paths: list[tuple[str, str, bool]], fds: list[int]) -> list[str]:
 
 
 def _system_args(fds: list[int]) -> list[str]:
-    args, binds = [], []
-    for d in SYSTEM:
+    args, binds = ["--dir", "/etc"], []
+    for d in SYSTEM + [f"/etc/{name}" for name in ETC]:
         if os.path.islink(d):
             args += ["--symlink", os.readlink(d), d]
-        elif os.path.isdir(d):
+        elif os.path.exists(d):
             binds.append((d, d, False))
     return args + _bind_args(binds, fds)
 
