@@ -71,6 +71,8 @@ def attacked(tmp_path_factory):
     for d in (source, subs, outside):
         d.mkdir()
     nbformat.write(nbformat.v4.new_notebook(cells=[SETUP, answer_cell(HONEST), CHECK]), source / "kl.ipynb")
+    real = nbformat.read(ROOT / "solutions" / "04_reparameterization.ipynb", as_version=4)
+    nbformat.write(real, source / "04_reparameterization.ipynb")
     out = tmp / "grades.csv"
     tag = f"{4000 + uuid.uuid4().int % 1000}.25"            # a sleep length no other process uses
     marker = outside / "escaped.txt"
@@ -122,6 +124,10 @@ def attacked(tmp_path_factory):
     }
     for name, nb in cases.items():
         nbformat.write(nb, subs / f"{name}.ipynb")
+    from test_grade import wrong_version
+    nbformat.write(real, subs / "alice_04_reparameterization.ipynb")
+    (subs / "carol").mkdir()
+    nbformat.write(wrong_version(real, {"reparam_by_hand"}), subs / "carol" / "04_reparameterization.ipynb")
     (subs / "dup").mkdir()
     nbformat.write(notebook(), subs / "dup" / "kl.ipynb")
     nbformat.write(notebook(WRONG), subs / "dup_kl.ipynb")
@@ -143,6 +149,17 @@ def test_honest_submissions_keep_full_marks_beside_the_attacks(attacked):
                  "escaper_kl.ipynb", "spawner_kl.ipynb"):
         assert rows[name].total == 2 and rows[name].points == {"kl_code": 2.0}, (name, rows[name])
     assert rows["honest1_kl.ipynb"].status == "ok" and rows["honest1_kl.ipynb"].errors == []
+
+
+def test_a_real_assignment_scores_per_question_with_feedback(attacked):
+    table = read_rows(attacked["out"])
+    alice, carol = table["alice_04_reparameterization.ipynb"], table["carol/04_reparameterization.ipynb"]
+    assert (alice["student"], alice["total"], alice["max_total"], alice["status"]) == ("alice", "6", "6", "ok")
+    assert (alice["reparam_code"], alice["reparam_by_hand"], alice["reparam_gradient"]) == ("3", "1", "2")
+    assert (carol["student"], carol["reparam_by_hand"], carol["total"]) == ("carol", "0", "5")
+    text = (attacked["tmp"] / "feedback" / "carol" / "04_reparameterization.ipynb").read_text()
+    assert "✘ z = (1, -1)" in text and "(hidden)" in text and "points: 0 / 1" in text
+    assert "HIDDEN TESTS" not in text and "grading.hidden" not in text
 
 
 def test_forged_verdicts_score_zero(attacked):

@@ -16,7 +16,7 @@ is refused):
    checks of :mod:`vae_course.checks` and the hidden checks of the instructor's check cell
    (executed here, per submission, never in the sandbox). A function the student wrote is a
    stand-in (:class:`~vae_course.sandbox.RemoteFunction`): each check calls it on inputs it
-   draws now (fresh random ones each run, see :func:`vae_course.checks.seed`), the sandbox runs
+   draws now (fresh random ones each run, see :func:`vae_course.checks.fresh`), the sandbox runs
    it and sends the result back as data. Nothing the submission prints or writes counts.
 4. **Record** the row at once: appended to ``<out>.journal`` (JSON lines, fsync) and the CSV
    rewritten atomically. Re-running the same command skips the submissions already graded

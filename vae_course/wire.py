@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 __all__ = ["encode", "decode", "send", "recv", "StudentText", "WireError", "WireTimeout", "MAX_FRAME"]
 
-MAX_FRAME = 256 * 2**20        # bytes; a bigger answer is refused
+MAX_FRAME = 64 * 2**20         # bytes; a bigger message is refused
 MAX_DEPTH = 40
 _HEADER = struct.Struct(">Q")
 
