@@ -60,8 +60,17 @@ def read_rows(path):
 
 
 def alive(tag: str) -> list[str]:
-    out = subprocess.run(["pgrep", "-af", tag], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "pgrep" not in line]
+    """Command lines of the host's processes that contain ``tag`` (read from /proc, like pgrep -af)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+            if tag in cmd:
+                found.append(f"{entry.name} {cmd}")
+    return found
 
 
 @pytest.fixture(scope="module")

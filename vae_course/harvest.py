@@ -322,7 +322,11 @@ def zygote(control_fd: int, isolate: bool) -> None:
                     os.chdir(home)
                     os.environ.update(HOME=home, TMPDIR=home)
                     tempfile.tempdir = home
-                _limits(spec["memory_mb"], spec["max_procs"] if isolate or os.getuid() else -1, spec["max_file_mb"])
+                devnull = os.open(os.devnull, os.O_WRONLY)     # nothing the student prints reaches the host
+                os.dup2(devnull, 1)
+                os.dup2(devnull, 2)
+                # without namespaces RLIMIT_NPROC would count all of the user's processes: no process limit then
+                _limits(spec["memory_mb"], spec["max_procs"] if isolate else -1, spec["max_file_mb"])
                 libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
                 Runner(fds[0], fds[1]).serve()
             except BaseException:  # noqa: BLE001

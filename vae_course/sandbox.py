@@ -61,8 +61,8 @@ ETC = ["ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives",
 NOBODY = 65534
 UNPROTECTED = ("without the sandbox (--no-sandbox) a submission's code runs as you, with your network and your "
                "files: it can read solutions/ and the hidden checks, read or change other submissions and the "
-               "gradebook, and leave processes behind. Still in force: verdicts computed in the grader from data, "
-               "throw-away working folders, time limit, memory, process and file-size limits (POSIX).")
+               "gradebook, start any number of processes and leave them behind. Still in force: verdicts computed "
+               "in the grader from data, a throw-away working folder, the time, memory and file-size limits.")
 
 
 @dataclass
