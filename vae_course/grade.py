@@ -425,7 +425,7 @@ def grade_submission(sub: Submission, root: Path, assignments: dict[str, Assignm
                 report, values = session.run(cells, answers, opt.time_limit, opt.max_output)
             except SandboxStopped as exc:
                 values = {}
-                row.status = "timeout" if "time limit" in str(exc) else "crashed"
+                row.status = _stopped_status(str(exc))
                 row.errors.append(str(exc))
             hidden = assignment.hidden_checks()
             for qid in assignment.questions:
@@ -441,7 +441,7 @@ def grade_submission(sub: Submission, root: Path, assignments: dict[str, Assignm
                 scores[qid] = score
                 row.points[qid] = max(0.0, min(float(score), assignment.questions[qid]))
             if session.stopped and session.stopped != "closed" and row.status == "ok":
-                row.status = "timeout" if "time limit" in session.stopped else "crashed"
+                row.status = _stopped_status(session.stopped)
                 row.errors.append(session.stopped)
     except Exception as exc:  # noqa: BLE001 - one submission's failure is its row, never the run's
         row.status = "crashed"
@@ -460,6 +460,10 @@ def grade_submission(sub: Submission, root: Path, assignments: dict[str, Assignm
         _write_feedback(graded, assignment, report, scores, Path(opt.feedback) / row.file)
     row.seconds = round(time.monotonic() - start, 2)
     return row
+
+
+def _stopped_status(why: str) -> str:
+    return "timeout" if "time limit" in why or "stopped after" in why else "crashed"
 
 
 def _write_feedback(nb, assignment: Assignment, report: dict, scores: dict, target: Path) -> None:
