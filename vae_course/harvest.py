@@ -218,7 +218,11 @@ def _limits(memory_mb: int, max_procs: int, max_file_mb: int) -> None:
     for res, value in ((resource.RLIMIT_DATA, memory_mb * 2**20), (resource.RLIMIT_NPROC, max_procs),
                        (resource.RLIMIT_FSIZE, max_file_mb * 2**20), (resource.RLIMIT_CORE, 0)):
         if value is not None and value >= 0:
-            resource.setrlimit(res, (value, value))
+            try:
+                resource.setrlimit(res, (value, value))
+            except (ValueError, OSError):      # e.g. RLIMIT_DATA on macOS: that limit is then off
+                if sys.platform.startswith("linux"):
+                    raise
 
 
 # ----------------------------------------------------------------------------- the warm worker (zygote)
@@ -291,8 +295,8 @@ def zygote(control_fd: int, isolate: bool) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - a missing optional module only costs speed
             pass
-    libc = _libc()
-    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    prctl = getattr(_libc(), "prctl", lambda *a: 0)      # Linux only (macOS: --no-sandbox, no prctl)
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     sock = socket.socket(fileno=control_fd)
     sock.sendall(b'{"ready": true}\n')
     while True:
@@ -327,7 +331,7 @@ def zygote(control_fd: int, isolate: bool) -> None:
                 os.dup2(devnull, 2)
                 # without namespaces RLIMIT_NPROC would count all of the user's processes: no process limit then
                 _limits(spec["memory_mb"], spec["max_procs"] if isolate else -1, spec["max_file_mb"])
-                libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+                prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
                 Runner(fds[0], fds[1]).serve()
             except BaseException:  # noqa: BLE001
                 code = 1
