@@ -1,12 +1,10 @@
-"""Grading a class: python -m vae_course.grade.
+"""Grading a class: python -m vae_course.grade (the parts that need no sandbox).
 
-Two layers, to keep this file fast:
-* every assignment (solutions, generated exercises, deliberately wrong answers) is scored by
-  running its cells in this process, through the same rebuild (hidden tests injected) and the
-  same scoring code the grader uses;
-* the real grader (a worker process and a kernel per notebook) runs on one real assignment
-  and on a tiny one carrying the fault cases: raising, looping forever, printing megabytes,
-  writing outside its folder, killing its kernel, unreadable and unknown files.
+* every assignment (solutions, generated exercises, deliberately wrong answers) goes through the
+  grader's pipeline (rebuild, answers harvested as data, verdicts computed here), its cells run in
+  a thread of this process (fast); the sandboxed runs and the attacks are in test_grade_sandbox.py;
+* the wire format, the gradebook (journal, resume, formula injection), the reading of the
+  submissions (symlinks, duplicates) and the command line's refusals.
 """
 import ast
 import contextlib
@@ -22,7 +20,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from vae_course import assign, grade, grading
+from vae_course import assign, grade, grading, wire
+from vae_course.sandbox import LocalWorker
 
 SOLUTIONS, EXERCISES = assign.default_dirs()
 ASSIGNMENTS = grade.load_assignments(SOLUTIONS)
@@ -45,36 +44,10 @@ def wrong_version(nb, wrong_qids):
 
 
 def score_in_process(nb, name):
-    """Rebuild like the grader, run the cells here, score with the grader's own parser."""
-    assignment = ASSIGNMENTS[name]
-    graded = grade.build_graded_notebook(nb, assignment)
-    grading._HIDDEN.clear()
-    ns, lines = {"__name__": "__main__"}, []
-    for cell in graded.cells:
-        if cell.cell_type != "code":
-            continue
-        tree = ast.parse(cell.source)
-        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-        value, error = None, None
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                exec(compile(tree, name, "exec"), ns)
-                if last is not None:
-                    value = eval(compile(ast.Expression(last.value), name, "eval"), ns)
-        except Exception as exc:  # noqa: BLE001
-            error = f"{type(exc).__name__}: {exc}"
-        if nbg(cell).get("grade"):
-            score = value.details if isinstance(value, grading.Score) else None
-            lines.append(json.dumps({"grade_id": nbg(cell)["grade_id"], "ran": True, "error": error, "score": score}))
-        elif error:
-            lines.append(json.dumps({"grade_id": "-", "ran": True, "error": error}))
-            raise AssertionError(f"{name}: a non-check cell raised {error}")
-    lines.append(json.dumps({"summary": True, "status": "ok", "detail": "", "truncated": False}))
-    row = grade.Row(file=name, student="x", assignment=name, max_total=assignment.max_total,
-                    points={q: 0.0 for q in assignment.questions})
-    grade._score(row, "\n".join(lines), "", assignment)
-    grading._HIDDEN.clear()
-    return row
+    """The grader's whole pipeline (rebuild, harvest as data, verdicts here), the cells run in a thread
+    of this process (LocalWorker: for the course's own trusted notebooks; fast)."""
+    sub = grade.Submission(Path(f"{name}.ipynb"), f"{name}.ipynb", nbformat.writes(nb).encode())
+    return grade.grade_submission(sub, Path("."), ASSIGNMENTS, LocalWorker(), grade.Options())
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -129,96 +102,124 @@ def test_missing_folder_is_a_clear_error(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-# ----------------------------------------------------------------------------- the real grader
+# ----------------------------------------------------------------------------- the wire format
+
+def test_values_cross_as_data_and_come_back_equal():
+    import numpy as np
+    import sympy as sp
+    import torch
+    from vae_course.symbolic import mu1, sigma1
+    value = {"a": (1, 2.5, None, True, "x", ...), 3: [np.arange(4.0), np.float32(1.5), torch.ones(2, 3)],
+             "e": sp.Rational(1, 2) * sigma1**2 + sp.exp(mu1) - sp.pi, "g": torch.Generator().manual_seed(3)}
+    back = wire.decode(wire.loads(wire.dumps(wire.encode(value))), untrusted=True)
+    assert back["a"] == (1, 2.5, None, True, "x", ...) and isinstance(back["a"][4], wire.StudentText)
+    assert np.array_equal(back[3][0], np.arange(4.0)) and back[3][1] == np.float32(1.5)
+    assert back[3][1].dtype == np.float32 and torch.equal(back[3][2], torch.ones(2, 3))
+    assert sp.simplify(back["e"] - value["e"]) == 0 and back["e"].free_symbols == {mu1, sigma1}
+    assert torch.equal(torch.randn(3, generator=back["g"]), torch.randn(3, generator=torch.Generator().manual_seed(3)))
+
+
+def test_no_objects_cross_and_student_text_is_never_parsed():
+    import pickle
+    import sympy as sp
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+    with pytest.raises(wire.WireError):
+        wire.encode(Evil())
+    with pytest.raises(wire.WireError):              # a pickle with a global: refused by weights_only
+        wire.loads(pickle.dumps(Evil()))
+    with pytest.raises(wire.WireError):
+        wire.decode({"__t__": "callable", "id": 0})  # no function stand-in where none is expected
+    with pytest.raises(wire.WireError):
+        wire.decode({"__t__": "sympy", "v": ["eval", "1"]})
+    text = wire.decode("__import__('os').system('touch /tmp/x')", untrusted=True)
+    with pytest.raises(sp.SympifyError):
+        sp.sympify(text)
+    with pytest.raises(sp.SympifyError):
+        sp.sympify({"k": text})
+
+
+def test_remote_function_and_autograd_bridge_in_process():
+    import torch
+    src = "def f(x, w):\n    return (x * w).sum(), x.detach() * 2\n"
+    with LocalWorker().session() as session:
+        report, values = session.run([(0, src)], [("q", "f")], 10, 1000)
+        x = torch.tensor([1.0, -2.0], requires_grad=True)
+        total, doubled = values["q"](x, torch.tensor([3.0, 4.0]))
+        total.backward()
+        assert float(total) == -5.0 and torch.equal(doubled, torch.tensor([2.0, -4.0]))
+        assert torch.equal(x.grad, torch.tensor([3.0, 4.0]))            # computed in the runner, sent back
+        jac = torch.autograd.functional.jacobian(lambda a: values["q"](a, torch.ones(2))[0], torch.zeros(2))
+        assert torch.equal(jac, torch.ones(2))
+
+
+# ----------------------------------------------------------------------------- gradebook and submissions
+
+def row(file, student="s", assignment="a", total=1.0, status="ok", errors=()):
+    return grade.Row(file=file, student=student, assignment=assignment, points={"q": total}, total=total,
+                     max_total=1.0, status=status, errors=list(errors), sha256="x")
+
+
+def test_gradebook_survives_and_neutralises_formulas(tmp_path):
+    out = tmp_path / "grades.csv"
+    book = grade.Gradebook(out, ["q"])
+    book.record(row("=HYPERLINK(1)_a.ipynb", student="=HYPERLINK(1)", errors=["@SUM(A1)", "+1", "-2"]))
+    book.record(row("b_a.ipynb", student="b"))
+    table = read_rows(out)                           # written after each row, not at the end
+    assert table["'=HYPERLINK(1)_a.ipynb"]["student"] == "'=HYPERLINK(1)"
+    assert table["'=HYPERLINK(1)_a.ipynb"]["errors"] == "'@SUM(A1); +1; -2"
+    assert table["b_a.ipynb"]["q"] == "1" and table["b_a.ipynb"]["total"] == "1"
+    with open(book.journal, "a") as fh:
+        fh.write('{"file": "torn')                    # a line cut by a kill
+    again = grade.Gradebook(out, ["q"])
+    assert again.done("b_a.ipynb", "x") is not None and again.done("b_a.ipynb", "changed") is None
+    assert set(again.rows) == {"=HYPERLINK(1)_a.ipynb", "b_a.ipynb"}
+
+
+def test_unwritable_out_is_refused_before_grading(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        grade.Gradebook(tmp_path / "missing" / "grades.csv")
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(PermissionError):
+        grade.Gradebook(tmp_path / "dir.csv")
+
+
+def test_submissions_are_read_first_symlinks_refused_duplicates_flagged(tmp_path):
+    (tmp_path / "bob").mkdir()
+    (tmp_path / "alice_01_entropy_and_kl.ipynb").write_text("{}")
+    (tmp_path / "bob" / "01_entropy_and_kl.ipynb").write_text("{}")
+    (tmp_path / "link_01_entropy_and_kl.ipynb").symlink_to(tmp_path / "alice_01_entropy_and_kl.ipynb")
+    (tmp_path / "linkdir").symlink_to(tmp_path / "bob")
+    subs = {s.rel: s for s in grade.read_submissions(tmp_path)}
+    assert subs["alice_01_entropy_and_kl.ipynb"].data == b"{}" and subs["bob/01_entropy_and_kl.ipynb"].data == b"{}"
+    assert subs["link_01_entropy_and_kl.ipynb"].problem == "symlink refused"
+    assert subs["linkdir"].problem == "symlink refused" and subs["link_01_entropy_and_kl.ipynb"].data is None
+    rows = [row("alice_x.ipynb", "alice"), row("alice/x.ipynb", "alice"), row("bob_x.ipynb", "bob")]
+    grade._flag_duplicates(rows)
+    assert [r.status for r in rows] == ["ok; duplicate", "ok; duplicate", "ok"]
+    assert "alice also handed in alice/x.ipynb" in rows[0].errors[-1]
+
+
+@pytest.mark.parametrize("flags", [["--time-limit", "0"], ["--time-limit", "-5"], ["--time-limit", "nan"],
+                                   ["--time-limit", "inf"], ["--jobs", "0"], ["--max-output", "-1"],
+                                   ["--max-file-mb", "-3"], ["--memory-mb", "-1"], ["--max-procs", "0"]])
+def test_bad_command_lines_are_refused_up_front(tmp_path, flags, capsys):
+    with pytest.raises(SystemExit) as exc:
+        grade.main([str(tmp_path), "--out", str(tmp_path / "g.csv"), *flags])
+    assert exc.value.code == 2 and flags[0] in capsys.readouterr().err
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_without_bubblewrap_the_grader_refuses_unless_told(tmp_path, monkeypatch, capsys):
+    from vae_course import sandbox
+    monkeypatch.setattr(sandbox, "bwrap_problem", lambda: "bubblewrap (bwrap) is not installed")
+    assert grade.main([str(tmp_path), "--out", str(tmp_path / "g.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "bwrap" in err and "--no-sandbox" in err
+
 
 def read_rows(path):
     with open(path, newline="", encoding="utf-8") as fh:
         return {r["file"]: r for r in csv.DictReader(fh)}
-
-
-def test_cli_grades_real_submissions_in_their_own_processes(tmp_path, capsys):
-    subs = tmp_path / "submissions"
-    (subs / "carol").mkdir(parents=True)
-    solved = nbformat.read(SOLUTIONS / "04_reparameterization.ipynb", as_version=4)
-    nbformat.write(solved, subs / "alice_04_reparameterization.ipynb")
-    nbformat.write(wrong_version(solved, {"reparam_by_hand"}), subs / "carol" / "04_reparameterization.ipynb")
-    out = tmp_path / "grades.csv"
-    assert grade.main([str(subs), "--out", str(out), "--time-limit", "180", "--jobs", "2",
-                       "--feedback", str(tmp_path / "feedback")]) == 0
-    rows = read_rows(out)
-    alice, carol = rows["alice_04_reparameterization.ipynb"], rows["carol/04_reparameterization.ipynb"]
-    assert (alice["student"], alice["total"], alice["max_total"], alice["status"]) == ("alice", "6", "6", "ok")
-    assert (alice["reparam_code"], alice["reparam_by_hand"], alice["reparam_gradient"]) == ("3", "1", "2")
-    assert (carol["student"], carol["reparam_by_hand"], carol["total"]) == ("carol", "0", "5")
-    assert all(float(r["seconds"]) > 0 for r in rows.values())
-    assert "mean grading time" in capsys.readouterr().out
-    returned = nbformat.read(tmp_path / "feedback" / "carol" / "04_reparameterization.ipynb", as_version=4)
-    text = nbformat.writes(returned)
-    assert "✘ z = (1, -1)" in text and "(hidden)" in text and "points: 0 / 1" in text
-    assert "HIDDEN TESTS" not in text and "grading.hidden" not in text      # the hidden code stays hidden
-
-
-TINY_SOURCE = [
-    new_code_cell("from vae_course import grading", metadata={"nbgrader": {
-        "grade": False, "grade_id": "setup", "locked": True, "schema_version": 3, "solution": False, "task": False}}),
-    new_code_cell("### BEGIN SOLUTION\nH_bits = 1.75\n### END SOLUTION", metadata={"nbgrader": {
-        "grade": False, "grade_id": "entropy_by_hand_answer", "locked": False, "schema_version": 3,
-        "solution": True, "task": False}}),
-    new_code_cell('### BEGIN HIDDEN TESTS\ngrading.hidden("entropy_by_hand", "positive", lambda a: float(a) > 0)\n'
-                  '### END HIDDEN TESTS\ngrading.check("entropy_by_hand", H_bits)', metadata={"nbgrader": {
-                      "grade": True, "grade_id": "entropy_by_hand", "locked": True, "points": 1,
-                      "schema_version": 3, "solution": False, "task": False}}),
-]
-
-
-def tiny(answer="H_bits = 1.75", before_check="", after_check=""):
-    cells = [nbformat.from_dict(json.loads(json.dumps(c))) for c in TINY_SOURCE]
-    cells[1].source = answer
-    extra_before = [new_code_cell(before_check)] if before_check else []
-    extra_after = [new_code_cell(after_check)] if after_check else []
-    return nbformat.v4.new_notebook(cells=cells[:2] + extra_before + cells[2:] + extra_after)
-
-
-def test_faulty_submissions_cannot_stop_the_others_or_damage_the_grader(tmp_path, monkeypatch):
-    source, subs, scratch = tmp_path / "source", tmp_path / "subs", tmp_path / "scratch"
-    for d in (source, subs, scratch):
-        d.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    nbformat.write(nbformat.v4.new_notebook(cells=TINY_SOURCE), source / "tiny.ipynb")
-    marker = f"escape-{uuid.uuid4().hex}.txt"
-    cases = {   # each process is slow to start, so one notebook carries two faults where they don't interact
-        "good": tiny(),
-        "loops": tiny(after_check="while True:\n    pass"),
-        "raises-then-dies": tiny(answer="H_bits = 1 / 0", after_check="import os\nos._exit(1)"),
-        "floods-and-escapes": tiny(before_check=(
-            'print("x" * 5_000_000)\nfor _ in range(100):\n    print("y" * 10_000)\n'
-            f"import os\nfor p in ('~/{marker}', '../../{marker}'):\n    open(os.path.expanduser(p), 'w').write('x')")),
-    }
-    for name, nb in cases.items():
-        nbformat.write(nb, subs / f"{name}_tiny.ipynb")
-    (subs / "broken_tiny.ipynb").write_text("this is not a notebook")
-    nbformat.write(nbformat.v4.new_notebook(cells=[new_code_cell("1 + 1")]), subs / "notes.ipynb")
-    before = {p.name: p.read_bytes() for p in subs.iterdir()}
-
-    rows = {r.file.split("_")[0].removesuffix(".ipynb"): r for r in grade.grade_folder(
-        subs, source, time_limit=15, jobs=2, max_output=100_000, progress=False)}
-    assert len(rows) == 6, rows
-    print({k: (r.total, r.status, r.errors, r.seconds) for k, r in rows.items()})   # shown when a check fails
-    assert (rows["good"].total, rows["good"].status, rows["good"].errors) == (1.0, "ok", [])
-    assert rows["loops"].total == 1 and rows["loops"].status == "timeout"        # scored up to the time limit
-    bad = rows["raises-then-dies"]
-    assert bad.total == 0 and bad.status == "crashed"
-    assert bad.errors[0].startswith("cell 1: ZeroDivisionError") and "entropy_by_hand: NameError" in bad.errors[1]
-    assert "the kernel died" in bad.errors[-1]
-    loud = rows["floods-and-escapes"]
-    assert loud.total == 1 and loud.errors == ["output truncated"]
-    assert rows["broken"].status == "unreadable" and rows["notes"].status == "unknown assignment"
-    # nothing escaped into the real home, the scratch space is gone, the submissions are untouched
-    assert not (Path.home() / marker).exists()
-    assert list(scratch.iterdir()) == []
-    assert before == {p.name: p.read_bytes() for p in subs.iterdir()}
-
-    out = tmp_path / "grades.csv"
-    grade.write_csv(list(rows.values()), out)
-    table = read_rows(out)
-    assert table["loops_tiny.ipynb"]["status"] == "timeout" and table["notes.ipynb"]["entropy_by_hand"] == ""

@@ -2,10 +2,12 @@
 
     python -m vae_course.bench train --model conv --epochs N --data-dir DIR --seed S [--loss bce] [--set KEY=VALUE ...]
     python -m vae_course.bench slider
+    python -m vae_course.bench grade [--n 30] [--jobs 2] [--assignment 01_entropy_and_kl] [--no-sandbox]
 
 ``train`` prints one JSON object per epoch (``epoch``, ``test_loss``,
 ``train_images_per_s``, ``elapsed_s``, ``device``, ...); ``slider`` prints one
-object with ``median_ms`` and ``p95_ms`` for the latent slider's update path.
+object with ``median_ms`` and ``p95_ms`` for the latent slider's update path; ``grade`` grades
+N copies of a solved exercise and prints ``submissions_per_min`` and ``peak_worker_rss_mb``.
 """
 from __future__ import annotations
 
@@ -47,7 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     slider.add_argument("--n", type=int, default=200, help="number of slider moves to time")
     slider.add_argument("--seed", type=int, default=0)
 
+    grade = sub.add_parser("grade", help="grade N copies of a solved exercise; submissions per minute, peak memory")
+    grade.add_argument("--n", type=int, default=30, help="number of submissions (default 30)")
+    grade.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default 2)")
+    grade.add_argument("--assignment", default="01_entropy_and_kl", help="a notebook of solutions/ (default 01)")
+    grade.add_argument("--no-sandbox", action="store_true", help="without bubblewrap (to compare)")
+
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        from .grade import bench
+        return bench(args)
     if args.command == "train":
         from .train import benchmark_train
         return benchmark_train(args)

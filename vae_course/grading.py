@@ -17,8 +17,12 @@ and ``### END HIDDEN TESTS`` in the same cell; the student's copy has none, so t
 to a student count the public checks only.
 
 A :class:`Score` is a float: the number is the cell's ``text/plain`` output, which
-nbgrader (≥ 0.6) reads as partial credit for an autograder cell. The per-check details travel
-in the same output under :data:`MIME` for ``python -m vae_course.grade``.
+nbgrader (≥ 0.6) reads as partial credit for an autograder cell (the per-check details are
+also in the output, under :data:`MIME`).
+
+This feedback is advisory: it runs in the student's kernel. ``python -m vae_course.grade``
+computes its own verdicts with :func:`evaluate`, in the grader's process, on the answers it
+collected from the sandbox as data.
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ from typing import Any, Callable
 from . import checks as _checks
 from .checks import Check, NoReturnValue
 
-__all__ = ["check", "hidden", "Score", "MIME", "dataset", "questions"]
+__all__ = ["check", "evaluate", "report", "hidden", "Score", "MIME", "dataset", "questions"]
 
 MIME = "application/vnd.vae-course.score+json"
 CHECK_TIME_LIMIT = 30.0     # seconds per check (POSIX main thread; elsewhere no limit)
@@ -77,9 +81,13 @@ class Score(float):
         return {"text/plain": repr(self), MIME: self.details}
 
 
-def hidden(qid: str, name: str, test: Callable[[Any], Any], hint: str = "", weight: float = 1.0) -> None:
-    """Register a hidden check for question ``qid`` (instructor notebooks only); :func:`check` runs it."""
-    _HIDDEN.setdefault(qid, {})[name] = Check(name, test, hint, weight)
+def hidden(qid: str, name: str, test: Callable[[Any], Any], hint: str = "", weight: float = 1.0,
+           registry: dict | None = None) -> None:
+    """Register a hidden check for question ``qid`` (instructor notebooks only); :func:`check` runs it.
+
+    The class grader runs the instructor's hidden-test code in its own process with ``registry``
+    set to a fresh dict per submission (``grade.HiddenTests``), never in the sandbox."""
+    (_HIDDEN if registry is None else registry).setdefault(qid, {})[name] = Check(name, test, hint, weight)
 
 
 def dataset(name: str) -> dict:
@@ -92,12 +100,15 @@ def questions() -> dict:
     return {q.qid: (q.points, q.title) for q in _checks.all_questions().values()}
 
 
-def _run_one(c: Check, answer, time_limit: float) -> tuple[bool, str]:
-    """Run one check; (passed, message). Student output and warnings are swallowed."""
+def _run_one(c: Check, answer, time_limit: float, capture: bool = True) -> tuple[bool, str]:
+    """Run one check; (passed, message). Student output and warnings are swallowed (``capture``;
+    the grader, whose threads share sys.stdout, passes False: the student's prints stay in the sandbox)."""
     sink = io.StringIO()
+    quiet = (contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink)) if capture else ()
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), \
-                _time_limit(time_limit):
+        with warnings.catch_warnings(), contextlib.ExitStack() as stack, _time_limit(time_limit):
+            for cm in quiet:
+                stack.enter_context(cm)
             warnings.simplefilter("ignore")
             result = c.test(answer)
     except NoReturnValue:
@@ -105,6 +116,8 @@ def _run_one(c: Check, answer, time_limit: float) -> tuple[bool, str]:
     except CheckTimeout:
         return False, f"stopped after {time_limit:g} s: is there an infinite loop?"
     except (Exception, SystemExit) as exc:  # the student's code may raise anything
+        if hasattr(exc, "remote_type"):     # raised by the student's function in the grader's sandbox
+            return False, f"raised {exc.remote_type}: {exc}"
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return False, f"raised {type(exc).__name__}: {exc} (line {where.lineno} of {where.name})"
     if result is True or (result is not False and not isinstance(result, str) and bool(result)):
@@ -112,31 +125,54 @@ def _run_one(c: Check, answer, time_limit: float) -> tuple[bool, str]:
     return False, result if isinstance(result, str) else c.hint
 
 
-def check(qid: str, answer: Any, *, show: bool = True, time_limit: float = CHECK_TIME_LIMIT) -> Score:
-    """Run question ``qid``'s checks on ``answer``; print feedback; return the points earned."""
-    try:
-        q = _checks.get(qid)
-    except KeyError as exc:
-        print(f"✘ {exc.args[0]}")
-        return Score(0.0, {"qid": qid, "points": 0.0, "earned": 0.0, "checks": []})
-    all_checks = [(c, False) for c in q.checks] + [(c, True) for c in _HIDDEN.get(qid, {}).values()]
+def evaluate(qid: str, answer: Any, hidden_checks: dict[str, Check] | None = None,
+             time_limit: float = CHECK_TIME_LIMIT, capture: bool = True) -> Score:
+    """Question ``qid``'s public checks and ``hidden_checks`` on ``answer``, without printing.
+
+    Points = q.points · (weight of the passed checks) / (total weight): partial credit.
+    ``hidden_checks`` defaults to those registered with :func:`hidden` in this process. The
+    class grader calls this in its own process, with the answer as data (or a stand-in for the
+    student's function that runs it in the sandbox)."""
+    q = _checks.get(qid)
+    hidden_checks = _HIDDEN.get(qid, {}) if hidden_checks is None else hidden_checks
+    all_checks = [(c, False) for c in q.checks] + [(c, True) for c in hidden_checks.values()]
     total_weight = sum(c.weight for c, _ in all_checks)
     results, passed_weight = [], 0.0
     unanswered = answer is Ellipsis
     for c, is_hidden in all_checks:
-        ok, msg = (False, "not answered yet") if unanswered else _run_one(c, answer, time_limit)
+        ok, msg = (False, "not answered yet") if unanswered else _run_one(c, answer, time_limit, capture)
         passed_weight += c.weight if ok else 0.0
         results.append({"name": c.name, "passed": ok, "hidden": is_hidden, "message": msg})
     earned = round(q.points * passed_weight / total_weight, 4) if total_weight else 0.0
-    if show:
-        print(f"{q.qid}: {q.title}")
-        if unanswered:
-            print("  … not answered yet: replace the `...` with your answer")
-        else:
-            for r in results:
-                tag = " (hidden)" if r["hidden"] else ""
-                line = f"  ✔ {r['name']}{tag}" if r["passed"] else f"  ✘ {r['name']}{tag}: {r['message']}"
-                print(line)
-        print(f"  points: {earned:g} / {q.points:g}")
-    details = {"qid": q.qid, "points": q.points, "earned": earned, "checks": results}
+    details = {"qid": q.qid, "title": q.title, "points": q.points, "earned": earned, "checks": results,
+               "unanswered": unanswered}
     return Score(earned, details)
+
+
+def report(score: Score) -> str:
+    """The feedback text of one question: ✔ or ✘ per check with its hint, and the points."""
+    d = score.details
+    lines = [f"{d['qid']}: {d.get('title', '')}"]
+    if d.get("unanswered"):
+        lines.append("  … not answered yet: replace the `...` with your answer")
+    else:
+        for r in d["checks"]:
+            tag = " (hidden)" if r["hidden"] else ""
+            lines.append(f"  ✔ {r['name']}{tag}" if r["passed"] else f"  ✘ {r['name']}{tag}: {r['message']}")
+    lines.append(f"  points: {d['earned']:g} / {d['points']:g}")
+    return "\n".join(lines)
+
+
+def check(qid: str, answer: Any, *, show: bool = True, time_limit: float = CHECK_TIME_LIMIT) -> Score:
+    """Run question ``qid``'s checks on ``answer``; print feedback; return the points earned.
+
+    Advisory: in a student's notebook it runs in the student's own kernel, where the student can
+    change anything. The class grader never trusts it (see :mod:`vae_course.grade`)."""
+    try:
+        score = evaluate(qid, answer, time_limit=time_limit)
+    except KeyError as exc:
+        print(f"✘ {exc.args[0]}")
+        return Score(0.0, {"qid": qid, "points": 0.0, "earned": 0.0, "checks": []})
+    if show:
+        print(report(score))
+    return score

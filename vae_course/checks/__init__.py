@@ -8,6 +8,20 @@ when it fails; if it raises, the check fails and the error is reported.
 The references are computed another way than the exercise asks the student to: with
 ``torch.distributions``, Monte Carlo with fixed seeds, numerical quadrature, brute force,
 or SymPy. One module per exercise notebook registers its questions with :func:`question`.
+
+**Adding a module** (a new exercise): write ``vae_course/checks/<topic>.py`` with
+``q = question("qid", points, "title")`` and ``@q.check("what it checks", hint=...)`` functions of
+the answer, and add ``<topic>`` to :data:`MODULES`. The answer a check receives is what the
+student's check cell names (``grading.check("qid", answer)``). In the class grader it arrives as
+data (numbers, tuples, lists, dicts, tensors, NumPy arrays, SymPy expressions), or, for a function,
+as a stand-in that runs the student's function in the sandbox on the arguments the check passes
+(tensors, arrays, numbers, generators, and functions of the check's own, such as a decoder, which
+stay in the grader and are called back); results come back as data, and autograd works through
+them. So a check must only *call* a student's function and inspect what it returns: no
+attributes of it, no ``isinstance(fn, nn.Module)``. Draw random inputs with a seed ``fresh(base)``
+where the check holds for any draw. Hidden checks go in the solution notebook's check cell,
+between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``, as ``grading.hidden(qid, name,
+test)``: the grader runs that code in its own process, never in the sandbox.
 """
 from __future__ import annotations
 
@@ -17,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 __all__ = ["Check", "Question", "question", "get", "all_questions", "close", "call", "NoReturnValue",
-           "dataset"]
+           "dataset", "fresh", "set_run_seed"]
 
 # the modules that register questions, in lecture order
 MODULES = ["entropy_kl", "autoencoders", "elbo", "reparam", "conv_vae", "latent", "collapse", "vq"]
@@ -94,6 +108,22 @@ def dataset(name: str) -> dict:
 
 
 # ----------------------------------------------------------------------------- helpers for checks
+
+_RUN_SEED = 0
+
+
+def fresh(base: int) -> int:
+    """The seed of a check's random inputs: ``base`` in a student's notebook; in the class grader,
+    ``base`` shifted by a number drawn once per grading run (:func:`set_run_seed`), so a submission
+    cannot carry answers precomputed for known inputs. Use it for inputs whose checks hold for any draw."""
+    return (int(base) + _RUN_SEED) % 2**62
+
+
+def set_run_seed(value: int) -> None:
+    """Called by ``python -m vae_course.grade`` once per run with a random number (0: the notebook's inputs)."""
+    global _RUN_SEED
+    _RUN_SEED = int(value)
+
 
 class NoReturnValue(Exception):
     """The student's function returned None (usually: still the stub, or a missing ``return``)."""

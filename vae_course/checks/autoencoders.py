@@ -11,7 +11,7 @@ import math
 import torch
 import torch.nn as nn
 
-from . import as_float, call, close, question
+from . import as_float, call, close, fresh, question
 
 # ----------------------------------------------------------------------------- q1 extra parameters
 q = question("vae_extra_params", 1, "extra parameters of an MLP VAE 784→512→256→(μ, log σ²) over the autoencoder, d = 2")
@@ -124,7 +124,7 @@ def _ref_coverage(codes: torch.Tensor, n_bins: int) -> float:
 
 
 def _codes(n, scale, seed, shift=0.0):
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(fresh(seed))
     return torch.randn(n, 2, generator=g, dtype=torch.float64) * scale + shift
 
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
-from . import as_float, call, close, question
+from . import as_float, call, close, fresh, question
 
 # ----------------------------------------------------------------------------- q1 encoder shapes
 q = question("conv_shapes", 2, "shapes through the encoder, batch of 8 MNIST images")
@@ -55,7 +55,7 @@ q = question("vae_loss_code", 3, "vae_loss(x, logits, mu, logvar): negative ELBO
 
 
 def _batch(b=6, d=5, seed=0):
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(fresh(seed))
     x = torch.rand(b, 1, 28, 28, generator=g)
     logits = 2 * torch.randn(b, 1, 28, 28, generator=g)
     mu, logvar = torch.randn(b, d, generator=g), torch.randn(b, d, generator=g)

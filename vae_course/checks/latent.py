@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from . import as_float, call, close, question
+from . import as_float, call, close, fresh, question
 
 # ----------------------------------------------------------------------------- q1 lerp midpoint
 q = question("lerp_norm", 1, "E‖(z₀ + z₁)/2‖² for independent z₀, z₁ ~ N(0, I₆₄)")
@@ -34,7 +34,7 @@ def _angle(a, b):
 
 
 def _vecs(d=16, seed=0):
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(fresh(seed))
     return torch.randn(d, generator=g, dtype=torch.float64), 3 * torch.randn(d, generator=g, dtype=torch.float64)
 
 

@@ -11,14 +11,14 @@ from functools import lru_cache
 import torch
 from torch.distributions import Normal
 
-from . import as_float, call, close, question
+from . import as_float, call, close, fresh, question
 
 # ----------------------------------------------------------------------------- q1 reparameterize
 q = question("reparam_code", 3, "reparameterize(mu, logvar, eps): a draw from N(μ, σ²) that gradients pass through")
 
 
 def _inputs():
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator().manual_seed(fresh(0))
     mu = torch.randn(4, 3, generator=g, dtype=torch.float64)
     logvar = torch.randn(4, 3, generator=g, dtype=torch.float64)
     eps = torch.randn(4, 3, generator=g, dtype=torch.float64)

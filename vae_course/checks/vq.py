@@ -11,14 +11,14 @@ import numpy as np
 import torch
 from torch.distributions import Categorical
 
-from . import as_float, call, close, question
+from . import as_float, call, close, fresh, question
 
 # ----------------------------------------------------------------------------- q1 nearest code
 q = question("nearest_code", 2, "nearest_code(z, codebook): the index of the nearest codebook row for each row of z")
 
 
 def _data(n=60, k=16, d=4, seed=0, spread=True):
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(fresh(seed))
     z = torch.randn(n, d, generator=g, dtype=torch.float64)
     # codes with very different norms: the largest dot product is then not the nearest code
     scale = torch.rand(k, 1, generator=g, dtype=torch.float64) * 3 + 0.1 if spread else 1.0
@@ -67,7 +67,7 @@ q = question("straight_through", 2, "straight_through(z, z_q): forward value z_q
 
 
 def _pair(seed=0):
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(fresh(seed))
     return torch.randn(3, 4, generator=g, dtype=torch.float64), torch.randn(3, 4, generator=g, dtype=torch.float64)
 
 
@@ -119,7 +119,7 @@ def _(pp):
 
 @q.check("matches NumPy on random code grids", hint="p_k = count_k / number of indices; perplexity = exp(−Σ p_k log p_k)")
 def _(pp):
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(fresh(0))
     for k, shape, probs in ((16, (8, 7, 7), None), (64, (4, 7, 7), rng.dirichlet(np.full(64, 0.3)))):
         idx = rng.choice(k, size=shape, p=probs)
         got = as_float(call(pp, torch.as_tensor(idx), k))
