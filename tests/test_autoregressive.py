@@ -60,10 +60,11 @@ def test_fvsbn_log_prob_matches_a_loop_of_logistic_regressions():
     assert torch.allclose(model.log_prob(x), expected, atol=1e-5)
 
 
-def test_samples_follow_the_model_distribution():
+@pytest.mark.parametrize("hidden", [(), (8,)])
+def test_samples_follow_the_model_distribution(hidden):
     d = 3
-    model = _randomise(MADE(d, hidden=(8,)), seed=4, scale=0.7)
-    probs = model.log_prob(_all_binary(d)).exp()
+    model = _randomise(MADE(d, hidden=hidden), seed=4, scale=0.7)
+    probs = model.log_prob(_all_binary(d)).detach().exp()
     n = 20_000
     x = model.sample(n, generator=torch.Generator().manual_seed(0))
     assert x.shape == (n, d) and set(x.unique().tolist()) <= {0.0, 1.0}

@@ -157,20 +157,29 @@ class MADE(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n images (n, *shape) of 0s and 1s, drawn pixel by pixel: d sequential passes of the network.
+        """n images (n, *shape) of 0s and 1s, drawn pixel by pixel: d sequential steps.
 
-        Pass i computes all logits from the pixels drawn so far and keeps only logit_i (the
-        others would need pixels not drawn yet); this is why sampling cannot be parallelised
-        over pixels, while ``log_prob`` (all pixels known) takes one pass.
+        Step i computes logit_i from the pixels drawn so far and draws x_i; it cannot start
+        before step i - 1 has finished. (``log_prob``, with all pixels known, computes every
+        logit in one pass.) Each step computes only the logit it needs: O(i) work for the
+        FVSBN, one pass of the hidden layers for a MADE with hidden layers.
         """
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         device = self.device
+        w_direct = self.direct.weight * self.direct.mask
+        b_direct = self.direct.bias
+        if self.net is not None:
+            hidden, out = self.net[:-1], self.net[-1]
+            w_out = out.weight * out.mask
         x = torch.zeros(n, self.n_pixels, device=device)
+        u = torch.rand(n, self.n_pixels, generator=generator,
+                       device=generator.device if generator is not None else device).to(device)
         for i in range(self.n_pixels):
-            p = torch.sigmoid(self.conditional_logits(x, validate=False)[:, i])
-            u = torch.rand(n, generator=generator, device=generator.device if generator is not None else device)
-            x[:, i] = (u.to(device) < p).float()
+            logit = b_direct[i] + x[:, :i] @ w_direct[i, :i]
+            if self.net is not None:
+                logit = logit + hidden(x) @ w_out[i] + out.bias[i]
+            x[:, i] = (u[:, i] < torch.sigmoid(logit)).float()
         return x.reshape(n, *self.shape)
 
 

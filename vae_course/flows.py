@@ -165,7 +165,7 @@ def train_flow(flow: RealNVP, x: torch.Tensor, *, steps: int = 2000, batch_size:
         loss.backward()
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     flow.eval()
     return losses
 
