@@ -18,12 +18,14 @@ def _randomise(flow, seed=0, scale=0.3):
 @pytest.mark.parametrize("dim", [2, 3, 5])
 def test_inverse_undoes_forward(dim):
     flow = _randomise(RealNVP(dim, n_layers=6, hidden=16), seed=dim)
-    x = torch.randn(500, dim, generator=torch.Generator().manual_seed(1), dtype=torch.float32) * 2
+    x = torch.randn(500, dim, generator=torch.Generator().manual_seed(1)) * 2
     with torch.no_grad():
         z, _ = flow(x)
         assert not torch.allclose(z, x, atol=1e-2)              # the map really moves the points
-        assert torch.allclose(flow.inverse(z), x, atol=1e-5)
-        assert torch.allclose(flow(flow.inverse(x))[0], x, atol=1e-5)
+        assert torch.allclose(flow.inverse(z), x, rtol=1e-4, atol=1e-4)     # float32 round-off
+        flow64, x64 = flow.double(), x.double()
+        assert torch.allclose(flow64.inverse(flow64(x64)[0]), x64, rtol=0, atol=1e-10)
+        assert torch.allclose(flow64(flow64.inverse(x64))[0], x64, rtol=0, atol=1e-10)
 
 
 def test_log_det_is_the_log_abs_det_of_the_jacobian():
