@@ -1,0 +1,164 @@
+"""Checks for exercises/11_generative_models.
+
+References: brute-force enumeration of all binary images (normalisation) and a loop of
+``torch.distributions.Bernoulli`` conditionals for the autoregressive likelihood; autograd's
+Jacobian with ``torch.linalg.slogdet`` and ``MultivariateNormal`` for the flow's change of
+variables. The multiple-choice questions name the misconception behind each wrong option.
+"""
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+
+import torch
+from torch.distributions import Bernoulli, MultivariateNormal, Normal
+
+from . import as_float, call, close, question
+
+# ----------------------------------------------------------------------------- q1 FVSBN log-likelihood
+q = question("fvsbn_log_prob", 3, "fvsbn_log_prob(W, b, x): exact log p(x) of a fully visible sigmoid belief network")
+
+
+def _params(d: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(d, d, generator=g, dtype=torch.float64),      # full: the student must mask it
+            torch.randn(d, generator=g, dtype=torch.float64))
+
+
+def _all_binary(d: int) -> torch.Tensor:
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=d)), dtype=torch.float64)
+
+
+def _reference(W, b, x, include_diagonal=False):
+    """Σ_i log Bernoulli(x_i; sigmoid(b_i + Σ_{j<i} W_ij x_j)), one conditional at a time."""
+    out = torch.zeros(len(x), dtype=torch.float64)
+    for i in range(x.shape[1]):
+        upto = i + 1 if include_diagonal else i
+        logit = b[i] + (x[:, :upto] * W[i, :upto]).sum(1)
+        out += Bernoulli(logits=logit).log_prob(x[:, i])
+    return out
+
+
+def _student(fn, W, b, x):
+    return torch.as_tensor(call(fn, W.clone(), b.clone(), x.clone()), dtype=torch.float64).detach().flatten()
+
+
+@q.check("returns one log-probability per image, shape (B,)")
+def _(fn):
+    W, b = _params(4, 0)
+    x = _all_binary(4)
+    return _student(fn, W, b, x).shape == (len(x),)
+
+
+@q.check("the probabilities of all 2^d images sum to 1 (d = 5, any W)",
+         hint="logit i may use only the pixels before it: Σ_{j<i} W_ij x_j (mask W to its strictly lower triangle)")
+def _(fn):
+    W, b = _params(5, 1)
+    x = _all_binary(5)
+    logp = _student(fn, W, b, x)
+    return bool(abs(float(torch.logsumexp(logp, 0))) < 1e-6)
+
+
+@q.check("agrees with the chain rule computed one conditional at a time")
+def _(fn):
+    W, b = _params(6, 2)
+    x = _all_binary(6)[::3]
+    got = _student(fn, W, b, x)
+    if torch.allclose(got, _reference(W, b, x, include_diagonal=True), atol=1e-6):
+        return "you included the diagonal W_ii x_i: pixel i may not see itself (j < i, not j ≤ i)"
+    if torch.allclose(got, -_reference(W, b, x), atol=1e-6):
+        return "that is the negative log-likelihood; return log p(x)"
+    return bool(torch.allclose(got, _reference(W, b, x), atol=1e-6))
+
+
+# ----------------------------------------------------------------------------- q2 change of variables
+q = question("flow_log_prob", 2, "log p(x) at x = (0.5, -1) for the coupling flow z = (x₁, x₂·exp(0.8·x₁) + 0.3·x₁)")
+
+X = (0.5, -1.0)
+
+
+def _f(x):
+    return torch.stack([x[0], x[1] * torch.exp(0.8 * x[0]) + 0.3 * x[0]])
+
+
+@lru_cache(maxsize=None)
+def _flow_parts():
+    x = torch.tensor(X, dtype=torch.float64)
+    z = _f(x)
+    log_det = float(torch.linalg.slogdet(torch.autograd.functional.jacobian(_f, x)).logabsdet)
+    log_base = float(MultivariateNormal(torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)).log_prob(z))
+    return log_base, log_det, float(Normal(0.0, 1.0).log_prob(torch.tensor(X, dtype=torch.float64)).sum())
+
+
+@q.check("log N(f(x); 0, I) + log |det ∂f/∂x| (Jacobian by autograd)")
+def _(answer):
+    log_base, log_det, log_x = _flow_parts()
+    got = as_float(answer)
+    if close(got, log_base, rel=1e-4):
+        return "you have log N(f(x); 0, I) only: add log |det ∂f/∂x| (here 0.8·x₁)"
+    if close(got, log_base - log_det, rel=1e-4):
+        return "the log-determinant of ∂f/∂x (f: data → latent) is added, not subtracted"
+    if close(got, log_x, rel=1e-4):
+        return "that is the base density at x itself; evaluate it at z = f(x) and add the log-determinant"
+    return close(got, log_base + log_det, rel=1e-4)
+
+
+# ----------------------------------------------------------------------------- multiple choice
+
+def _choice(answer, options: str) -> str:
+    if answer is None or answer is Ellipsis:
+        raise TypeError("no answer yet")
+    if not isinstance(answer, str):
+        raise TypeError(f"answer with one letter as a string, e.g. 'a'; got {type(answer).__name__}")
+    letter = answer.strip().strip("()").strip().lower()
+    if letter not in options:
+        raise ValueError(f"answer with one of {', '.join(repr(o) for o in options)}; got {answer!r}")
+    return letter
+
+
+q = question("flow_no_compression", 2, "why a RealNVP flow for MNIST cannot have a 16-dimensional z")
+_FLOW_FEEDBACK = {
+    "a": True,
+    "b": "speed is not the obstacle: a coupling layer costs about as much as an MLP layer. A map from 784 to 16 "
+         "numbers cannot be inverted, so no density on x can be computed by change of variables",
+    "c": "a flow has no KL term and no encoder distribution: it is trained by the exact log-likelihood",
+    "d": "no number of layers helps: every layer is a bijection, so each keeps the dimension, and so does their composition",
+}
+
+
+@q.check("the right reason", hint="think about what the change-of-variables formula needs")
+def _(answer):
+    return _FLOW_FEEDBACK[_choice(answer, "abcd")]
+
+
+q = question("vae_blur", 2, "why the means a VAE decodes look blurry")
+_BLUR_FEEDBACK = {
+    "a": "the noise σ⊙ε is added to z, not to the image; the decoder's output for a given z is deterministic",
+    "b": "a bigger decoder does not remove it: with pixels independent given z, the best probability for a pixel "
+         "z leaves open is still an average over the possible images",
+    "c": True,
+    "d": "a bound is not the cause: diffusion models also maximise a variational bound and their samples are sharp",
+}
+
+
+@q.check("the right explanation", hint="what is the best per-pixel probability when z leaves a stroke's position open?")
+def _(answer):
+    return _BLUR_FEEDBACK[_choice(answer, "abcd")]
+
+
+q = question("bound_vs_exact", 2, "-ELBO 100, -IWAE 95, exact autoregressive NLL 97: who gives x the higher probability?")
+_BOUND_FEEDBACK = {
+    "vae": True,
+    "ar": "an exact number does not beat a bound by being exact: -log p_VAE(x) ≤ -L_k = 95 < 97",
+    "undetermined": "the bound goes the right way here: -log p_VAE(x) ≤ 95, which is already below the "
+                    "autoregressive model's 97",
+}
+
+
+@q.check("the right model", hint="-log p(x) ≤ -L_k ≤ -ELBO for the VAE")
+def _(answer):
+    if answer is None or answer is Ellipsis:
+        raise TypeError("no answer yet")
+    if not isinstance(answer, str) or answer.strip().lower() not in _BOUND_FEEDBACK:
+        raise ValueError(f"answer 'vae', 'ar' or 'undetermined'; got {answer!r}")
+    return _BOUND_FEEDBACK[answer.strip().lower()]
