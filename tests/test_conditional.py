@@ -245,3 +245,40 @@ def test_ink_correlation():
     assert C.ink_correlation(rows) == pytest.approx((r.sum() - 3) / 6)
     with pytest.raises(ValueError, match="same ink"):
         C.ink_correlation(torch.ones(2, 5, 3))
+
+
+# ----------------------------------------------------------------------------- exercise 10's checks
+
+def _results(qid, answer):
+    from vae_course import checks
+    return [c.test(answer) for c in checks.get(qid).checks]
+
+
+def test_exercise_checks_accept_right_answers_and_name_the_misconceptions():
+    def swap(model, x, y, new_y):
+        with torch.no_grad():
+            return torch.sigmoid(model.decode(model.encode(x, y)[0], new_y))
+
+    def swap_wrong_label(model, x, y, new_y):
+        with torch.no_grad():
+            return torch.sigmoid(model.decode(model.encode(x, new_y)[0], new_y))
+
+    def swap_sampled(model, x, y, new_y):
+        with torch.no_grad():
+            mu, logvar = model.encode(x, y)
+            return torch.sigmoid(model.decode(mu + torch.exp(0.5 * logvar) * torch.randn_like(mu), new_y))
+
+    assert _results("style_swap_code", swap) == [True, True]
+    assert "encoded with the new label" in _results("style_swap_code", swap_wrong_label)[0]
+    assert _results("style_swap_code", swap_sampled)[1] is False
+    assert _results("grid_column", "B") == [True] and _results("grid_column", " b ") == [True]
+    assert "swaps the roles" in _results("grid_column", "C")[0]
+    with pytest.raises(TypeError):
+        _results("grid_column", "E")
+    assert _results("bound_log_px", -140 - math.log(10)) == [True]
+    assert "log p(x|y)" in _results("bound_log_px", -140)[0]
+    assert "sign" in _results("bound_log_px", -140 + math.log(10))[0]
+    truth = count_parameters(ConditionalVAE(2)) - count_parameters(MLPVAE(2))
+    assert _results("extra_parameters", truth) == [True] and truth == 7680
+    assert "256 wide" in _results("extra_parameters", 10240)[0]
+    assert _results("extra_parameters", 7000) == [False]
