@@ -11,3 +11,5 @@ def test_bench_slider_prints_one_json_object(capsys):
     result = json.loads(lines[0])
     assert result["n"] == 5
     assert 0 < result["median_ms"] <= result["p95_ms"] <= result["max_ms"]
+    # lecture 10's conditional explorer is timed in the same run, under its own names
+    assert 0 < result["conditional_median_ms"] <= result["conditional_p95_ms"] <= result["conditional_max_ms"]

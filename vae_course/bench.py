@@ -6,7 +6,8 @@
 
 ``train`` prints one JSON object per epoch (``epoch``, ``test_loss``,
 ``train_images_per_s``, ``elapsed_s``, ``device``, ...); ``slider`` prints one
-object with ``median_ms`` and ``p95_ms`` for the latent slider's update path; ``grade`` grades
+object with ``median_ms`` and ``p95_ms`` for the 2-D latent slider's update path, and
+``conditional_median_ms``, ``conditional_p95_ms`` for lecture 10's conditional explorer; ``grade`` grades
 N copies of a solved exercise and prints ``submissions_per_min`` and ``peak_worker_rss_mb``.
 """
 from __future__ import annotations
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
                             "channels=[32,64], hidden=null) or a fit argument (ema=0, batch_size=128, kl_warmup=0, "
                             "init_output_bias=false); lecture 05's table of what each choice is worth was measured this way")
 
-    slider = sub.add_parser("slider", help="time the latent slider's update (decode + redraw)")
+    slider = sub.add_parser("slider", help="time the latent sliders' update (decode + redraw): lecture 06's 2-D "
+                                           "explorer and lecture 10's conditional explorer")
     slider.add_argument("--n", type=int, default=200, help="number of slider moves to time")
     slider.add_argument("--seed", type=int, default=0)
 
@@ -65,13 +67,60 @@ def main(argv: list[str] | None = None) -> int:
     return benchmark_slider(args)
 
 
+def _percentiles(times: list[float], prefix: str = "") -> dict:
+    """median, p95, mean and max of a list of milliseconds, under ``prefix``-ed names."""
+    import math
+    import statistics
+
+    times = sorted(times)
+    p95 = times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)]
+    return {f"{prefix}median_ms": round(statistics.median(times), 3), f"{prefix}p95_ms": round(p95, 3),
+            f"{prefix}mean_ms": round(statistics.fmean(times), 3), f"{prefix}max_ms": round(times[-1], 3)}
+
+
+def _time_conditional(n: int, seed: int) -> list[float]:
+    """Milliseconds per event of lecture 10's conditional explorer (decode one z under every class,
+    two PNGs, readout): a random walk of the two latent sliders, every fifth event a class change."""
+    import time
+
+    import numpy as np
+    import torch
+
+    from .models import ConditionalVAE
+    from .plots import LIMIT
+    from .widgets.conditional import ConditionalExplorer
+    from .widgets.latent import STEP
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed + 1)
+    model = ConditionalVAE(2).eval()          # lecture 10's size (784-512-256-2), random weights
+    explorer = ConditionalExplorer(model, throttle_ms=0)
+    walk = np.clip(np.cumsum(rng.normal(0, 0.15, (n + 10, 2)), axis=0), -LIMIT, LIMIT)
+    times = []
+    for i in range(n + 10):
+        if i % 5 == 4:                        # a click on another class
+            widget, value = explorer.class_toggle, int((explorer.label + rng.integers(1, 10)) % 10)
+        else:
+            widget = explorer.sliders[i % 2]
+            value = round(float(walk[i, i % 2]) / STEP) * STEP
+            if widget.value == value:
+                value = value + STEP if value + STEP <= LIMIT else value - STEP
+        start = time.perf_counter()
+        widget.value = value
+        if i >= 10:                            # the first ten are warm-up
+            times.append((time.perf_counter() - start) * 1000.0)
+    if explorer.renders < n + 10:
+        raise RuntimeError("some conditional explorer events were not drawn")
+    return times
+
+
 def benchmark_slider(args) -> int:
     """Time the 2-D explorer's update path — decode one z, encode the digit PNG, blit the map
     marker, update the readout — over ``args.n`` slider moves of a random walk; print one JSON
-    object with ``median_ms`` and ``p95_ms`` (throttling off, so every move is drawn)."""
-    import math
+    object with ``median_ms`` and ``p95_ms`` (throttling off, so every move is drawn).
+    The same for lecture 10's conditional explorer (``conditional_median_ms``,
+    ``conditional_p95_ms``, ...): ``args.n`` events, slider moves and class clicks."""
     import os
-    import statistics
     import time
 
     import numpy as np
@@ -107,13 +156,16 @@ def benchmark_slider(args) -> int:
         times.append((time.perf_counter() - start) * 1000.0)
     if explorer.renders < n:
         raise RuntimeError("some slider moves were not drawn")
-    times.sort()
-    p95 = times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)]
+    conditional = _time_conditional(n, seed)
     print(json.dumps({
-        "median_ms": round(statistics.median(times), 3), "p95_ms": round(p95, 3),
-        "mean_ms": round(statistics.fmean(times), 3), "max_ms": round(times[-1], 3), "n": n,
+        **_percentiles(times), "n": n,
         "what": "2-D explorer: decode one z + digit PNG + map marker blit + readout",
-        "model": name, "device": str(model_device(model)), "torch_threads": torch.get_num_threads(),
+        "model": name, "device": str(model_device(model)),
+        **_percentiles(conditional, "conditional_"),
+        "conditional_what": "conditional explorer (lecture 10): decode one z under all 10 classes + digit PNG "
+                            "+ row PNG + readout; 4 slider moves per class click",
+        "conditional_model": "ConditionalVAE(2), 784-512-256 (random weights)",
+        "torch_threads": torch.get_num_threads(),
         "load_avg_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }))
     return 0

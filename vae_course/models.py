@@ -6,6 +6,9 @@ Public names:
 * :class:`VAE`: the base class: q_φ(z|x) = N(μ, diag σ²), p(z) = N(0, I), p_θ(x|z) = Bernoulli(sigmoid(logits)).
 * :class:`MLPVAE` (``latent_dim``, ``hidden``): fully connected encoder/decoder.
 * :class:`ConvVAE` (``latent_dim``, ``channels``, ``hidden``): the lecture notes' convolutional VAE.
+* :class:`ConditionalVAE` (``latent_dim``, ``n_classes``, ``hidden``): q_φ(z|x, y), p_θ(x|z, y) with
+  a one-hot label y given to encoder and decoder (lecture 10); its ``encode``, ``decode``,
+  ``loss_terms``, ``sample`` take the labels ``y`` as well.
 * :func:`build_model` (``config``): rebuild any of these from its ``model.config`` dict. Only
   registered classes are built (an allow-list: :data:`MODELS`, filled by :func:`register_model`,
   plus :class:`vae_course.vq.VQVAE`); no name taken from a config is ever imported or called, every
@@ -35,8 +38,8 @@ from torch import nn
 from .losses import bernoulli_log_likelihood, check_images, vae_loss
 from .validation import ArgumentTypeError, check_finite, check_same_device, integer
 
-__all__ = ["reparameterize", "Autoencoder", "VAE", "MLPVAE", "ConvVAE", "build_model", "count_parameters", "register_model",
-           "model_classes", "MODELS", "MAX_PARAMETERS"]
+__all__ = ["reparameterize", "Autoencoder", "VAE", "MLPVAE", "ConvVAE", "ConditionalVAE", "build_model", "count_parameters",
+           "register_model", "model_classes", "MODELS", "MAX_PARAMETERS"]
 
 IMAGE_SHAPE = (1, 28, 28)
 #: Activation functions ConvVAE accepts by name.
@@ -488,3 +491,163 @@ class ConvVAE(VAE):
                 if not isinstance(layer, tuple(ACTIVATIONS.values())):
                     rows.append((f"dec {type(layer).__name__}", tuple(h.shape[1:])))
         return rows
+
+
+@register_model
+class ConditionalVAE(_ImageModel):
+    """Conditional VAE (Sohn et al., 2015) for labelled images, fully connected (lecture 10).
+
+    q_φ(z|x, y) = N(μ, diag σ²) from [x, onehot(y)] → hidden… → (μ, log σ²);
+    p_θ(x|z, y) = Bernoulli(sigmoid(logits)) from [z, onehot(y)] → hidden (reversed)… → 784 logits;
+    p(z) = N(0, I), independent of y. The bound it maximises, per labelled image (x, y):
+
+        log p_θ(x|y) ≥ E_{q_φ(z|x,y)}[log p_θ(x|z, y)] − KL(q_φ(z|x, y) ‖ p(z)),
+
+    the ELBO of :class:`MLPVAE` with every distribution conditioned on y. With the same ``hidden``
+    sizes it has ``n_classes·(hidden[0] + hidden[-1])`` more weights than ``MLPVAE`` (the label's
+    inputs to the first layer of each network).
+
+    Labels ``y``: integer class indices, a tensor or sequence of shape (B,) with values in
+    0..n_classes-1, or one integer for the whole batch (in ``decode``, ``sample``,
+    ``decode_images``). Anything else (a wrong length, values out of range, NaN, fractions,
+    booleans, a one-hot matrix) is a ``ValueError`` that names ``y``.
+    """
+
+    def __init__(self, latent_dim: int = 2, n_classes: int = 10, hidden: Sequence[int] = (512, 256)):
+        super().__init__()
+        self.latent_dim = _check_latent_dim(latent_dim)
+        if not isinstance(n_classes, int) or isinstance(n_classes, bool) or n_classes < 2:
+            raise ValueError(f"n_classes must be an integer ≥ 2, got {n_classes!r}")
+        self.n_classes = n_classes
+        hidden = [int(h) for h in hidden]
+        if not hidden or min(hidden) < 1:
+            raise ValueError(f"hidden must be a non-empty list of positive layer widths, got {hidden!r}")
+        self._set_config(latent_dim=latent_dim, n_classes=n_classes, hidden=hidden)
+        d = 28 * 28
+        self.encoder = nn.Sequential(_mlp([d + n_classes, *hidden]), nn.ReLU())
+        self.to_mu = nn.Linear(hidden[-1], latent_dim)
+        self.to_logvar = nn.Linear(hidden[-1], latent_dim)
+        self.decoder = _mlp([latent_dim + n_classes, *hidden[::-1], d])
+
+    # ------------------------------------------------------------------ labels
+    def check_labels(self, y, batch: int | None = None) -> torch.Tensor:
+        """y as a long tensor (B,) on the model's device, or a ValueError naming what is wrong.
+
+        An integer is repeated ``batch`` times (when ``batch`` is given).
+        """
+        if isinstance(y, bool) or y is None:
+            raise ValueError(f"y must be class labels (integers 0..{self.n_classes - 1}), got {y!r}")
+        if isinstance(y, int) or (not torch.is_tensor(y) and hasattr(y, "dtype") and getattr(y, "ndim", 1) == 0):
+            if batch is None:
+                raise ValueError("y must be a sequence of labels here, one per image, not a single integer")
+            y = torch.full((batch,), int(y), dtype=torch.long)
+        if not torch.is_tensor(y):
+            try:
+                y = torch.as_tensor(y)
+            except (TypeError, ValueError, RuntimeError) as exc:
+                raise ValueError(f"y must be integer class labels, got {type(y).__name__} ({exc})") from None
+        if y.dtype == torch.bool:
+            raise ValueError("y must be integer class labels, got a boolean tensor")
+        if y.ndim != 1:
+            hint = " (give class indices, not one-hot rows: y.argmax(1))" if y.ndim == 2 else ""
+            raise ValueError(f"y must have shape (B,), one label per image, got {tuple(y.shape)}{hint}")
+        if batch is not None and len(y) != batch:
+            raise ValueError(f"y has {len(y)} labels for {batch} images")
+        if y.is_floating_point():
+            if not torch.isfinite(y).all():
+                raise ValueError("y contains NaN or infinite values; labels must be integers "
+                                 f"0..{self.n_classes - 1}")
+            if not torch.equal(y, y.round()):
+                raise ValueError(f"y must hold whole numbers (class indices), got fractions such as "
+                                 f"{float(y[y != y.round()][0]):g}")
+        elif y.is_complex():
+            raise ValueError("y must be integer class labels, got complex numbers")
+        y = y.long()
+        if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.n_classes):
+            raise ValueError(f"y must be between 0 and {self.n_classes - 1} (n_classes={self.n_classes}), "
+                             f"got values in [{int(y.min())}, {int(y.max())}]")
+        return y.to(self.device)
+
+    def one_hot(self, y: torch.Tensor) -> torch.Tensor:
+        """One-hot rows (B, n_classes) of float labels for already-checked long labels y."""
+        return nn.functional.one_hot(y, self.n_classes).to(self.to_mu.weight.dtype)
+
+    # ------------------------------------------------------------------ the two networks
+    def _encode(self, x: torch.Tensor, y: torch.Tensor):
+        h = self.encoder(torch.cat([x.flatten(1), self.one_hot(y)], dim=1))
+        return self.to_mu(h), self.to_logvar(h)
+
+    def _decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.decoder(torch.cat([z, self.one_hot(y)], dim=1)).view(-1, *IMAGE_SHAPE)
+
+    def _check_x(self, x: torch.Tensor, check_range: bool = True) -> None:
+        check_images(x, "x", check_range=check_range)
+        if check_range and not torch.isfinite(x).all():
+            raise ValueError("x contains NaN or infinite values")
+
+    def encode(self, x: torch.Tensor, y):
+        """(μ, log σ²) of q_φ(z|x, y), each (B, latent_dim)."""
+        self._check_x(x, check_range=False)
+        return self._encode(x, self.check_labels(y, len(x)))
+
+    def decode(self, z: torch.Tensor, y) -> torch.Tensor:
+        """Logits of p_θ(x|z, y), (B, 1, 28, 28). ``y``: labels (B,) or one integer for all rows."""
+        self._check_z(z)
+        if not torch.isfinite(z).all():
+            raise ValueError("z contains NaN or infinite values")
+        return self._decode(z, self.check_labels(y, len(z)))
+
+    def forward(self, x: torch.Tensor, y):
+        """(logits, mu, logvar) with one reparameterised z ~ q_φ(z|x, y) per image."""
+        mu, logvar = self.encode(x, y)
+        return self._decode(reparameterize(mu, logvar), self.check_labels(y, len(x))), mu, logvar
+
+    @torch.no_grad()
+    def decode_images(self, z: torch.Tensor, y) -> torch.Tensor:
+        """Images in [0, 1] (sigmoid of p_θ(x|z, y)'s logits) for codes z (B, latent_dim) and labels y."""
+        return torch.sigmoid(self.decode(z.to(self.device), y))
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, y, sample: bool = False) -> torch.Tensor:
+        """Decode μ of q_φ(z|x, y) (or a draw, ``sample=True``) with the same labels: images in [0, 1]."""
+        self._check_x(x, check_range=False)
+        y = self.check_labels(y, len(x))
+        mu, logvar = self._encode(x, y)
+        return torch.sigmoid(self._decode(reparameterize(mu, logvar) if sample else mu, y))
+
+    @torch.no_grad()
+    def sample(self, n: int, y=None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n images in [0, 1] decoded from z ~ p(z) = N(0, I) with labels ``y`` (n labels or one integer).
+
+        The model has no p(y): the caller chooses the classes (there is no default).
+        """
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        if y is None:
+            raise ValueError("a conditional VAE samples p_θ(x|z, y) for given labels: pass y "
+                             "(one integer, or n labels)")
+        y = self.check_labels(y, n)
+        device = generator.device if generator is not None else self.device
+        z = torch.randn(n, self.latent_dim, generator=generator, device=device)
+        return torch.sigmoid(self._decode(z.to(self.device), y))
+
+    def loss_terms(self, x: torch.Tensor, y=None, beta: float = 1.0, free_bits: float = 0.0, validate: bool = True,
+                   **kw) -> dict[str, torch.Tensor]:
+        """Negative conditional ELBO terms in nats per image (see :func:`vae_course.losses.vae_loss`):
+        'loss' = recon + β·KL with recon = −log p_θ(x|z, y) (one z ~ q_φ(z|x, y) per image) and
+        KL = KL(q_φ(z|x, y) ‖ N(0, I)); also 'recon', 'kl', 'elbo', 'kl_per_dim'.
+
+        ``y`` (labels, one per image) is required; :func:`vae_course.train.fit` passes it when given
+        ``train_y`` (and ``test_y``). ``validate=False`` skips the data checks (fit checks once).
+        """
+        if y is None:
+            raise ValueError("ConditionalVAE.loss_terms needs the labels y of the images "
+                             "(with train.fit: fit(model, train_x, test_x, train_y=..., test_y=...))")
+        if validate:
+            self._check_x(x)
+        if validate or not (torch.is_tensor(y) and y.dtype == torch.long and y.shape == (len(x),)):
+            y = self.check_labels(y, len(x))
+        mu, logvar = self._encode(x, y)
+        logits = self._decode(reparameterize(mu, logvar), y)
+        log_px_z = bernoulli_log_likelihood(logits, x, validate=False)
+        return vae_loss(log_px_z, mu, logvar, beta=beta, free_bits=free_bits)

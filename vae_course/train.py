@@ -141,22 +141,27 @@ def _accepts(fn, name: str) -> bool:
 
 
 @torch.no_grad()
-def mean_terms(model, x: torch.Tensor, batch_size: int = 1000, **kw) -> dict:
+def mean_terms(model, x: torch.Tensor, batch_size: int = 1000, y: torch.Tensor | None = None, **kw) -> dict:
     """Mean over all images of each term of ``model.loss_terms(x, **kw)`` (each batch weighted by its size).
 
-    Scalars come back as floats, others (e.g. 'kl_per_dim') as CPU tensors. Eval mode, no gradients.
+    ``y``: labels, one per image, passed batch by batch as ``loss_terms(x_b, y=y_b, ...)`` (a
+    conditional model). Scalars come back as floats, others (e.g. 'kl_per_dim') as CPU tensors.
+    Eval mode, no gradients.
     """
     batch_size = integer(batch_size, "batch_size", low=1)
     if not torch.is_tensor(x) or len(x) == 0:
         raise ValueError(f"x must be a non-empty tensor of images, got "
                          f"{tuple(x.shape) if torch.is_tensor(x) else type(x).__name__}")
+    if y is not None and len(y) != len(x):
+        raise ValueError(f"y has {len(y)} labels for {len(x)} images")
     was_training = model.training
     model.eval()
     sums: dict[str, torch.Tensor] = {}
     try:
         for start in range(0, len(x), batch_size):
             xb = x[start:start + batch_size]
-            for k, v in model.loss_terms(xb, **kw).items():
+            labels = {} if y is None else {"y": y[start:start + batch_size]}
+            for k, v in model.loss_terms(xb, **labels, **kw).items():
                 v = v.detach() * len(xb)
                 sums[k] = sums[k] + v if k in sums else v
     finally:
@@ -252,11 +257,31 @@ def _check_positive_int(name, value) -> int:
     return integer(value, name, low=1)
 
 
+def _check_labels(model, y, x, name: str):
+    """Labels for :func:`fit`: None, or a long tensor (N,) with one integer label per image of x."""
+    if y is None:
+        return None
+    if x is None:
+        raise ValueError(f"{name} was given without its images")
+    if not _accepts(model.loss_terms, "y"):
+        raise ValueError(f"{name} was given but {type(model).__name__}.loss_terms takes no labels y "
+                         "(only a conditional model uses them)")
+    if not torch.is_tensor(y) or y.ndim != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        what = f"a {y.dtype} tensor of shape {tuple(y.shape)}" if torch.is_tensor(y) else type(y).__name__
+        raise ValueError(f"{name} must be a 1-D integer tensor of labels, one per image, got {what}")
+    if len(y) != len(x):
+        raise ValueError(f"{name} has {len(y)} labels for {len(x)} images")
+    if hasattr(model, "check_labels"):          # the model's own range check, once (batches skip it)
+        model.check_labels(y, len(x))
+    return y.long()
+
+
 def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epochs: int, batch_size: int = 128,
         lr: float = 1e-3, device=None, beta: float | Callable[[int], float] = 1.0, free_bits: float = 0.0,
         progress: bool = True, binarize: bool = False, schedule: str | None = None, seed: int | None = None,
         weight_decay: float = 0.0, kl_warmup: float = 0.0, clip_grad: float | None = None, test_batch_size: int = 1000,
-        ema: float = 0.0, callback: Callable[[int, "History"], None] | None = None, **loss_kw) -> History:
+        ema: float = 0.0, callback: Callable[[int, "History"], None] | None = None,
+        train_y: torch.Tensor | None = None, test_y: torch.Tensor | None = None, **loss_kw) -> History:
     """Train ``model`` with Adam on images ``train_x`` (N, 1, 28, 28) in [0, 1]; return a :class:`History`.
 
     Each step minimises ``model.loss_terms(x_batch, beta=β, free_bits=λ, **loss_kw)['loss']``
@@ -274,6 +299,10 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     θ̄_t = d_t·θ̄_{t-1} + (1 - d_t)·θ_t with d_t = min(d, (1 + t) / (10 + t)) (a short warm-up so
     the average does not drag the initial weights along); the test set is evaluated with θ̄ and
     the model ends training holding θ̄ (see :class:`EMA`).
+    ``train_y`` / ``test_y``: labels, one per image (a conditional model such as
+    :class:`vae_course.models.ConditionalVAE`): each batch's labels go with its images as
+    ``loss_terms(x_batch, y=y_batch, ...)``. A model whose ``loss_terms`` has no ``y`` argument
+    gets a ValueError rather than silently ignored labels.
 
     Inputs are checked once, here, never per step (a per-step check would synchronise a GPU):
     ``train_x``/``test_x`` must be non-empty float images (N, 1, 28, 28) with finite values in
@@ -313,6 +342,10 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     check_images(train_x, "train_x")              # once, here: shape, dtype, non-empty, finite, in [0, 1]
     if test_x is not None:
         check_images(test_x, "test_x")
+    train_y = _check_labels(model, train_y, train_x, "train_y")
+    test_y = _check_labels(model, test_y, test_x, "test_y")
+    if (train_y is None) != (test_y is None) and test_x is not None:
+        raise ValueError("give labels for both sets (train_y and test_y) or for neither")
     if seed is not None:
         seed_everything(seed)
     device = get_device(device)
@@ -320,6 +353,10 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
     weight = next(iter(model.parameters()), None)
     dtype = weight.dtype if weight is not None and weight.is_floating_point() else train_x.dtype
     train_x = train_x.to(device, dtype)              # the model's dtype: float64 images train a float32 model
+    if train_y is not None:
+        train_y = train_y.to(device)
+    if test_y is not None:
+        test_y = test_y.to(device)
     if test_x is not None:
         test_x = test_x.to(device, dtype)
         if binarize:
@@ -349,9 +386,11 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
             sums: dict[str, torch.Tensor] = {}
             bad_batch = None
             for i in range(steps):
-                xb = x_epoch[perm[i * batch_size:(i + 1) * batch_size]]
+                idx = perm[i * batch_size:(i + 1) * batch_size]
+                xb = x_epoch[idx]
+                labels = {} if train_y is None else {"y": train_y[idx]}
                 b_step = b * min(1.0, (epoch + (i + 1) / steps) / kl_warmup) if kl_warmup else b
-                terms = model.loss_terms(xb, beta=b_step, free_bits=free_bits, **loss_kw)
+                terms = model.loss_terms(xb, beta=b_step, free_bits=free_bits, **labels, **loss_kw)
                 loss = terms["loss"]
                 if check_each_batch and not torch.isfinite(loss):
                     bad_batch = i + 1
@@ -386,10 +425,10 @@ def fit(model, train_x: torch.Tensor, test_x: torch.Tensor | None = None, *, epo
             if test_x is None:
                 test = {}
             elif averaged is None:
-                test = mean_terms(model, test_x, test_batch_size, beta=b, free_bits=free_bits, **loss_kw)
+                test = mean_terms(model, test_x, test_batch_size, y=test_y, beta=b, free_bits=free_bits, **loss_kw)
             else:
                 with averaged.swapped_into(model):
-                    test = mean_terms(model, test_x, test_batch_size, beta=b, free_bits=free_bits, **loss_kw)
+                    test = mean_terms(model, test_x, test_batch_size, y=test_y, beta=b, free_bits=free_bits, **loss_kw)
             history._add(epoch + 1, b, means, test, train_s, time.perf_counter() - t0)
             post = {"loss": f"{means['loss']:.2f}"}
             if test:
