@@ -648,6 +648,6 @@ class ConditionalVAE(_ImageModel):
         if validate or not (torch.is_tensor(y) and y.dtype == torch.long and y.shape == (len(x),)):
             y = self.check_labels(y, len(x))
         mu, logvar = self._encode(x, y)
-        logits = self._decode(reparameterize(mu, logvar), y)
+        logits = self._decode(reparameterize(mu, logvar, validate=False), y)
         log_px_z = bernoulli_log_likelihood(logits, x, validate=False)
-        return vae_loss(log_px_z, mu, logvar, beta=beta, free_bits=free_bits)
+        return vae_loss(log_px_z, mu, logvar, beta=beta, free_bits=free_bits, validate=validate)
