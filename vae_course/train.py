@@ -15,6 +15,8 @@ Public names:
   with the config that rebuilds the model; loading gives clear errors for missing, corrupted or
   mismatched files.
 * :func:`load_or_train`: lecture 05's checkpoint if it fits, otherwise a small model trained now.
+* :func:`from_recipe` / :func:`train_recipe`: a recipe of :data:`RECIPES` built, or built and trained,
+  with single ingredients changed (what ``bench train --set KEY=VALUE`` runs).
 * :func:`benchmark_train`: ``python -m vae_course.bench train ...`` (JSON line per epoch).
 
 Speed notes: the dataset lives on the training device as one tensor and batches are slices of
@@ -45,7 +47,8 @@ from tqdm.auto import tqdm
 from .config import get_device, seed_everything
 from .losses import check_images
 
-__all__ = ["fit", "EMA", "History", "mean_terms", "save_checkpoint", "load_checkpoint", "load_or_train", "from_recipe", "benchmark_train",
+__all__ = ["fit", "EMA", "History", "mean_terms", "save_checkpoint", "load_checkpoint", "load_or_train", "from_recipe",
+           "train_recipe", "benchmark_train",
            "CHECKPOINT_FORMAT", "RECIPES"]
 
 CHECKPOINT_FORMAT = "vae_course.checkpoint"
@@ -561,6 +564,25 @@ def benchmark_train(args) -> int:
     except ValueError as exc:          # a bad --set value (e.g. batch_size=0): say so, no traceback
         raise SystemExit(str(exc)) from None
     return 0 if history.status == "completed" else 1
+
+
+def train_recipe(name: str, train_x: torch.Tensor, test_x: torch.Tensor, *, epochs: int, seed: int = 0,
+                 loss: str = "bce", device=None, progress: bool = False, **changes):
+    """What ``python -m vae_course.bench train --model NAME --loss LOSS --seed S --set KEY=VALUE ...`` does.
+
+    Seeds everything with ``seed``, builds ``from_recipe(name, train_x, **changes)`` and trains it with
+    :func:`fit` for ``epochs`` epochs: ``loss='bce'`` on the gray pixels as they are (the PyTorch
+    examples loss: BCE summed over pixels + analytic KL, "BCE nats"), ``loss='bernoulli'`` with dynamic
+    binarization. Returns ``(model, history)``; ``history.test['loss']`` is the test loss per epoch (nats
+    per image), ``history.elapsed_seconds`` the wall seconds since training began, evaluation included.
+    """
+    if loss not in ("bce", "bernoulli"):
+        raise ValueError(f"loss must be 'bce' (gray pixels) or 'bernoulli' (dynamic binarization), got {loss!r}")
+    seed_everything(seed)
+    model, recipe = from_recipe(name, train_x, **changes)
+    history = fit(model, train_x, test_x, epochs=epochs, device=device, binarize=loss == "bernoulli",
+                  progress=progress, **recipe)
+    return model, history
 
 
 # ----------------------------------------------------------------------------- a lecture's model, loaded or trained
