@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--set", type=_setting, action="append", metavar="KEY=VALUE",
                        help="change one ingredient of the recipe, repeatable: a model option (act=relu, "
                             "channels=[32,64], hidden=null) or a fit argument (ema=0, batch_size=128, kl_warmup=0, "
-                            "init_output_bias=false); lecture 05's table of what each choice is worth was measured this way")
+                            "init_output_bias=false); the appendix's table (appendix_training_recipe) of what each choice is worth was measured this way")
 
     slider = sub.add_parser("slider", help="time the latent slider's update (decode + redraw)")
     slider.add_argument("--n", type=int, default=200, help="number of slider moves to time")

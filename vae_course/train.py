@@ -468,7 +468,7 @@ RECIPES = {
     # Lecture 05's convolutional VAE: the lecture's architecture at half the channels (16 → 32),
     # SiLU, output bias initialised to logit(mean image), Adam at a constant 4e-3, batch 64, test
     # loss from an EMA of the weights. What each choice is worth (measured with
-    # `bench train --set KEY=VALUE`): the table in lecture 05.
+    # `bench train --set KEY=VALUE`): the table in notebooks/appendix_training_recipe.ipynb (data: bench.RECIPE_STUDY).
     "conv": dict(model={"model": "ConvVAE", "latent_dim": 16, "channels": [16, 32], "hidden": 256, "act": "silu"},
                  batch_size=64, lr=4e-3, schedule=None, init_output_bias=True, ema=0.998),
     # The lecture notes' architecture as written (32 → 64 channels, 256-unit dense layers).
