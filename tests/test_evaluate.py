@@ -1,3 +1,4 @@
+import math
 import os
 from pathlib import Path
 
@@ -82,3 +83,51 @@ def test_prior_coverage_against_its_closed_form():
         evaluate.prior_coverage(torch.zeros(5))
     with pytest.raises(ValueError, match="latent_dim ≤ 3"):
         evaluate.prior_coverage(torch.zeros(5, 8))
+
+
+def test_information_terms_against_torch_distributions():
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(5, 3, generator=g), 0.5 * torch.randn(5, 3, generator=g)
+    out = evaluate.information_terms(mu, logvar, samples=4000, generator=torch.Generator().manual_seed(1))
+    # independent: q(z) as a torch mixture, KLs from torch.distributions, I by Monte Carlo
+    from torch.distributions import Categorical, Independent, MixtureSameFamily, kl_divergence
+    comps = Independent(Normal(mu.double(), torch.exp(0.5 * logvar.double())), 1)
+    mix = MixtureSameFamily(Categorical(torch.ones(5, dtype=torch.float64)), comps)
+    prior = Independent(Normal(torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)), 1)
+    rate = float(kl_divergence(comps, Independent(Normal(torch.zeros_like(mu.double()), torch.ones_like(mu.double())), 1)).mean())
+    torch.manual_seed(2)
+    z = comps.sample((4000,))                                     # (S, 5, 3): z ~ q(z|x_n) for every n
+    info = float((comps.log_prob(z) - mix.log_prob(z)).mean())
+    marginal = float((mix.log_prob(z) - prior.log_prob(z)).mean())
+    assert out["rate"] == pytest.approx(rate, rel=1e-9)
+    assert out["mutual_information"] == pytest.approx(info, abs=0.03)
+    assert out["marginal_kl"] == pytest.approx(marginal, abs=0.05)
+    assert out["log_n"] == pytest.approx(math.log(5))
+
+
+def test_information_terms_limits():
+    # the same posterior for every image: the code says nothing about which image, I = 0, rate = marginal KL
+    mu, logvar = torch.full((4, 2), 0.7), torch.full((4, 2), -1.0)
+    same = evaluate.information_terms(mu, logvar, samples=10)
+    assert same["mutual_information"] == pytest.approx(0.0, abs=1e-9)
+    assert same["marginal_kl"] == pytest.approx(same["rate"])
+    # far-apart, narrow posteriors: z identifies the image, I = log N, and the rate is far above it
+    far = evaluate.information_terms(torch.arange(6.0)[:, None] * 50, torch.full((6, 1), -4.0), samples=10)
+    assert far["mutual_information"] == pytest.approx(math.log(6), abs=1e-6)
+    assert far["rate"] > far["mutual_information"] + 1000
+    with pytest.raises(ValueError, match="mu and logvar"):
+        evaluate.information_terms(torch.zeros(3, 2), torch.zeros(3, 1))
+    with pytest.raises(ValueError, match="samples"):
+        evaluate.information_terms(torch.zeros(3, 2), torch.zeros(3, 2), samples=0)
+    with pytest.raises(ValueError, match="finite"):
+        evaluate.information_terms(torch.tensor([[float("nan")]]), torch.zeros(1, 1))
+
+
+def test_rate_decomposition_of_a_trained_model(trained):
+    model, x = trained
+    out = evaluate.rate_decomposition(model, x, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+    assert out["rate"] == pytest.approx(float(evaluate.kl_term(mu, logvar).mean()), rel=1e-5)
+    assert 0 <= out["mutual_information"] <= math.log(len(x)) + 1e-6
+    assert out["marginal_kl"] >= 0

@@ -290,8 +290,8 @@ def test_slerp_without_the_parallel_fallback_loses_that_check():
 
 
 def test_latent_values():
-    assert grading.check("lerp_norm", 32.0) == 1.0
-    assert grading.check("lerp_norm", 16.0) == 0.0
+    assert grading.check("lerp_norm", 40.0) == 1.0            # 64·((3/4)² + (1/4)²)
+    assert grading.check("lerp_norm", 32.0) == 0.0            # the midpoint's d/2, printed in lecture 06
     assert grading.check("midpoint_norms", (math.sqrt(128) / 2, 8.0)) == 1.0
     assert grading.check("midpoint_norms", (8.0, 8.0)) == 0.0
 

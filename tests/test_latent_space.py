@@ -268,3 +268,60 @@ def test_load_or_train_default_is_the_conv_vae_and_errors(tmp_path):
         load_or_train(tmp_path / "missing.pt", range(8, 21), _bars(16), epochs=1, progress=False)
     with pytest.raises(ValueError, match="no 'NoSuchVAE'"):
         load_or_train(tmp_path / "missing.pt", 2, _bars(16), epochs=1, model_class="NoSuchVAE", progress=False)
+
+
+def test_encode_posterior_and_aggregate_moments():
+    from vae_course.latent import aggregate_moments, encode_posterior
+    from vae_course.models import MLPVAE
+
+    torch.manual_seed(0)
+    model = MLPVAE(3, hidden=(16,))
+    x = torch.rand(7, 1, 28, 28)
+    mu, logvar = encode_posterior(model, x, batch_size=3)
+    with torch.no_grad():
+        mu_ref, logvar_ref = model.encode(x)
+    assert torch.allclose(mu, mu_ref, atol=1e-6) and torch.allclose(logvar, logvar_ref, atol=1e-6)
+    # the aggregate's second moment against a Monte Carlo estimate from samples of the mixture
+    m = aggregate_moments(mu, logvar)
+    g = torch.Generator().manual_seed(1)
+    z = mu.double()[None] + (0.5 * logvar.double()).exp()[None] * torch.randn(20000, 7, 3, generator=g, dtype=torch.float64)
+    assert torch.allclose(m["total"], z.pow(2).mean((0, 1)), rtol=0.03)
+    assert torch.allclose(m["total"], m["mu_sq"] + m["sigma_sq"])
+    with pytest.raises(ValueError, match="shape"):
+        aggregate_moments(mu, logvar[:, :2])
+    with pytest.raises(ValueError, match="mu, logvar"):
+        encode_posterior(_ae(), x)
+
+
+def _ae():
+    from vae_course.models import Autoencoder
+    return Autoencoder(2, hidden=(8,))
+
+
+def test_decoder_steps_measure_the_pixel_change_of_a_small_step():
+    from vae_course.latent import decoder_steps
+
+    class Linear(nn.Module):                      # decode(z) = logit of a known image: sigmoid(W z) per pixel
+        latent_dim = 2
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(784, 2))
+            with torch.no_grad():
+                self.w[:, 0] = 1.0
+
+        def decode(self, z):
+            return (z @ self.w.T).view(-1, 1, 28, 28)
+
+    model = Linear()
+    z = torch.zeros(5, 2)
+    steps = decoder_steps(model, z, step=1e-3, generator=torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(0)
+    u = torch.randn(5, 2, generator=g)
+    u = u / u.norm(dim=1, keepdim=True)
+    # sigmoid'(0) = 1/4: every pixel moves by 1/4 · step · u_1, so the RMS change is that too
+    assert torch.allclose(steps, 0.25 * 1e-3 * u[:, 0].abs(), rtol=1e-2)
+    with pytest.raises(ValueError, match="step"):
+        decoder_steps(model, z, step=0)
+    with pytest.raises(ValueError, match="shape"):
+        decoder_steps(model, torch.zeros(2))

@@ -8,6 +8,8 @@ Public functions:
 * :func:`iwae_bound`: L_k(x) = log (1/k) Σ_i w_i per image (Burda et al., 2016), via ``elbo.log_mean_exp``.
 * :func:`log_px`: the mean of L_k over a dataset: an estimate of log p(x) (a lower bound in expectation).
 * :func:`prior_coverage`: how much of the prior's mass lies near the codes of a dataset (lecture 02).
+* :func:`rate_decomposition`: the rate E_x KL(q_φ(z|x) ‖ p(z)) split into I_q(x; z) + KL(q(z) ‖ p(z))
+  over a finite set of images (lecture 05): the rate is an upper bound on the information.
 
 All with the Bernoulli likelihood of the models in :mod:`vae_course.models`: a proper
 log-likelihood only on binary pixels (binarize the test set, e.g. ``data.binarize(x, seed=0)``);
@@ -26,7 +28,7 @@ from .losses import bernoulli_log_likelihood, check_images, kl_term
 from .models import reparameterize
 
 __all__ = ["elbo_per_image", "test_elbo", "log_weights", "iwae_bound", "log_px", "prior_coverage",
-           "expected_coverage"]
+           "expected_coverage", "information_terms", "rate_decomposition"]
 
 
 def _check_vae(model) -> None:
@@ -149,3 +151,56 @@ def expected_coverage(n: int, bins: int = 20, dim: int = 2) -> float:
     """:func:`prior_coverage` expected for n codes drawn from the prior itself: 1 - (1 - 1/cells)^n."""
     cells = bins ** dim
     return 1.0 - (1.0 - 1.0 / cells) ** n
+
+
+@torch.no_grad()
+def information_terms(mu: torch.Tensor, logvar: torch.Tensor, samples: int = 1, chunk: int = 256,
+                      generator: torch.Generator | None = None) -> dict:
+    """Split the rate of N posteriors q_φ(z|x_n) = N(μ_n, diag σ_n²) over the uniform distribution of the N images.
+
+    rate = (1/N) Σ_n KL(q_φ(z|x_n) ‖ p(z))          (analytic; the KL term of the ELBO)
+         = I_q(x; z) + KL(q(z) ‖ p(z)),             q(z) = (1/N) Σ_m q_φ(z|x_m) (the aggregate posterior)
+    with I_q(x; z) = E_n E_{z~q_φ(z|x_n)}[log q_φ(z|x_n) - log q(z)], estimated with ``samples`` draws
+    per image (the mixture q(z) is evaluated exactly, all N components); the marginal KL is the
+    difference. I_q(x; z) ≤ H(x) = log N, since x takes N values. Returns floats (nats):
+    'rate', 'mutual_information', 'marginal_kl', 'log_n'.
+    """
+    if mu.ndim != 2 or mu.shape != logvar.shape:
+        raise ValueError(f"mu and logvar must both have shape (N, latent_dim), got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    if not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be a positive integer, got {samples!r}")
+    mu, logvar = mu.double().cpu(), logvar.double().cpu()
+    if not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
+        raise ValueError("mu and logvar must be finite")
+    n, d = mu.shape
+    std = torch.exp(0.5 * logvar)
+    rate = float(kl_term(mu, logvar).mean())
+    log_norm = -0.5 * d * math.log(2 * math.pi) - 0.5 * logvar.sum(1)          # (N,) log-normaliser of each q_n
+    total = 0.0
+    for _ in range(samples):
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+        z = mu + std * eps                                                    # z_n ~ q(z|x_n)
+        log_own = log_norm - 0.5 * eps.pow(2).sum(1)                          # log q(z_n|x_n)
+        for start in range(0, n, chunk):
+            zc = z[start:start + chunk]                                       # (c, d)
+            sq = ((zc[:, None, :] - mu[None]) / std[None]).pow(2).sum(-1)     # (c, N)
+            log_mix = torch.logsumexp(log_norm[None] - 0.5 * sq, dim=1) - math.log(n)   # log q(z_n)
+            total += float((log_own[start:start + chunk] - log_mix).sum())
+    info = total / (n * samples)
+    return {"rate": rate, "mutual_information": info, "marginal_kl": rate - info, "log_n": math.log(n)}
+
+
+@torch.no_grad()
+def rate_decomposition(model, x: torch.Tensor, samples: int = 1, batch_size: int = 500,
+                       generator: torch.Generator | None = None) -> dict:
+    """:func:`information_terms` for the posteriors a VAE gives the images ``x`` (the data = those N images)."""
+    _check_vae(model)
+    check_images(x)
+    model.eval()
+    device = _device_of(model)
+    mus, logvars = [], []
+    for start in range(0, len(x), batch_size):
+        mu, logvar = _encode(model, x[start:start + batch_size].to(device))
+        mus.append(mu.cpu())
+        logvars.append(logvar.cpu())
+    return information_terms(torch.cat(mus), torch.cat(logvars), samples=samples, generator=generator)

@@ -5,7 +5,9 @@
   :func:`nearest_class_mean` to judge the result in pixel space.
 * :func:`gaussian_grid`, :func:`manifold_grid`: the decoded grid over Gaussian quantiles of
   Kingma & Welling (2014), fig. 4.
-* :func:`encode_mean`: μ of q_φ(z|x) for a whole data set, batched.
+* :func:`encode_mean`: μ of q_φ(z|x) for a whole data set, batched; :func:`encode_posterior`: μ and log σ².
+* :func:`aggregate_moments`: per-dimension second moments of the aggregate posterior, E_x μ² + E_x σ².
+* :func:`decoder_steps`: how far the decoded image moves for a small step in z (lecture 06).
 
 Bad arguments raise ``ValueError`` naming them (wrong types: :class:`~vae_course.validation.ArgumentTypeError`,
 also a ``ValueError``); NumPy scalars count as numbers; empty batches give empty results.
@@ -19,7 +21,8 @@ import torch
 from .validation import check_finite, integer, number
 
 __all__ = ["lerp", "slerp", "class_means", "latent_arithmetic",
-           "nearest_class_mean", "gaussian_grid", "manifold_grid", "encode_mean", "decode_images", "model_device"]
+           "nearest_class_mean", "gaussian_grid", "manifold_grid", "encode_mean", "decode_images", "model_device",
+           "encode_posterior", "aggregate_moments", "decoder_steps"]
 
 
 # ----------------------------------------------------------------------------- paths between codes
@@ -232,3 +235,58 @@ def encode_mean(model, images: torch.Tensor, batch_size: int = 500) -> torch.Ten
     finally:
         model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0, model.latent_dim)
+
+
+@torch.no_grad()
+def encode_posterior(model, images: torch.Tensor, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
+    """(μ, log σ²) of q_φ(z|x) = N(μ, diag σ²) for every image, each (N, latent_dim) on the CPU."""
+    if not torch.is_tensor(images) or images.ndim != 4:
+        raise ValueError(f"images must be a (N, 1, 28, 28) tensor, got {getattr(images, 'shape', type(images))}")
+    device = model_device(model)
+    was_training = model.training
+    model.eval()
+    mus, logvars = [], []
+    try:
+        for start in range(0, images.shape[0], batch_size):
+            code = model.encode(images[start:start + batch_size].to(device))
+            if not (isinstance(code, (tuple, list)) and len(code) == 2):
+                raise ValueError(f"{type(model).__name__}.encode must return (mu, logvar): a VAE, not a plain autoencoder")
+            mus.append(code[0].float().cpu())
+            logvars.append(code[1].float().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(mus), torch.cat(logvars)
+
+
+def aggregate_moments(mu: torch.Tensor, logvar: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per latent dimension u, the second moment of the aggregate posterior q(z) = (1/N) Σ_n q_φ(z|x_n):
+
+    E_q[z_u²] = (1/N) Σ_n μ_{n,u}²  +  (1/N) Σ_n σ_{n,u}²   (the spread of the centres + the width of each q).
+
+    Under the prior, E[z_u²] = 1 for every u. If q(z) matched p(z), the centres alone would have
+    E_x μ_u² = 1 − E_x σ_u² < 1 (narrower than the prior) and E‖μ‖² = d − Σ_u E_x σ_u² < d.
+    Returns 'mu_sq' (E_x μ_u²), 'sigma_sq' (E_x σ_u²) and 'total' (their sum), each (latent_dim,).
+    """
+    if mu.ndim != 2 or mu.shape != logvar.shape:
+        raise ValueError(f"mu and logvar must both have shape (N, latent_dim), got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    mu_sq, sigma_sq = mu.double().pow(2).mean(0), logvar.double().exp().mean(0)
+    return {"mu_sq": mu_sq, "sigma_sq": sigma_sq, "total": mu_sq + sigma_sq}
+
+
+@torch.no_grad()
+def decoder_steps(model, z: torch.Tensor, step: float = 0.1, generator: torch.Generator | None = None) -> torch.Tensor:
+    """For each code z_n (N, latent_dim): the RMS pixel change ‖x̂(z_n + step·u_n) − x̂(z_n)‖ / √D between
+    the decoded images (sigmoid of the logits, D pixels), u_n a random unit direction. One value per code.
+
+    A continuous decoder makes this small for small steps; how small is not bounded by anything in the
+    ELBO: the spread of these values over z shows how unevenly the decoder stretches the latent space.
+    """
+    z = torch.as_tensor(z, dtype=torch.float32)
+    if z.ndim != 2:
+        raise ValueError(f"z must have shape (N, latent_dim), got {tuple(z.shape)}")
+    if not (isinstance(step, (int, float)) and step > 0 and math.isfinite(step)):
+        raise ValueError(f"step must be a positive number, got {step!r}")
+    u = torch.randn(z.shape, generator=generator)
+    u = u / u.norm(dim=1, keepdim=True)
+    a, b = decode_images(model, z), decode_images(model, z + step * u)
+    return (b - a).flatten(1).pow(2).mean(1).sqrt()

@@ -18,6 +18,8 @@ Public names:
 * :func:`checkpoint_checksum`: the checksum a checkpoint stores.
 * :func:`load_or_train`: lecture 05's checkpoint if it fits, otherwise a small model trained now
   (saying first why the file was not used; a refused file is moved aside, never silently overwritten).
+* :func:`from_recipe` / :func:`train_recipe`: a recipe of :data:`RECIPES` built, or built and trained,
+  with single ingredients changed (what ``bench train --set KEY=VALUE`` runs).
 * :func:`benchmark_train`: ``python -m vae_course.bench train ...`` (JSON line per epoch).
 
 Speed notes: the dataset lives on the training device as one tensor and batches are slices of
@@ -52,7 +54,8 @@ from .losses import check_images
 from .validation import ArgumentTypeError, check_finite, integer, number
 
 __all__ = ["fit", "EMA", "History", "mean_terms", "save_checkpoint", "load_checkpoint", "checkpoint_checksum",
-           "load_or_train", "from_recipe", "benchmark_train", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "RECIPES"]
+           "load_or_train", "from_recipe", "train_recipe", "benchmark_train", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION",
+           "RECIPES"]
 
 CHECKPOINT_FORMAT = "vae_course.checkpoint"
 #: Version 2 (this code) stores a sha256 checksum of config and weights; version 1 (before it) is
@@ -642,7 +645,7 @@ RECIPES = {
     # Lecture 05's convolutional VAE: the lecture's architecture at half the channels (16 → 32),
     # SiLU, output bias initialised to logit(mean image), Adam at a constant 4e-3, batch 64, test
     # loss from an EMA of the weights. What each choice is worth (measured with
-    # `bench train --set KEY=VALUE`): the table in lecture 05.
+    # `bench train --set KEY=VALUE`): the table in notebooks/appendix_training_recipe.ipynb (data: bench.RECIPE_STUDY).
     "conv": dict(model={"model": "ConvVAE", "latent_dim": 16, "channels": [16, 32], "hidden": 256, "act": "silu"},
                  batch_size=64, lr=4e-3, schedule=None, init_output_bias=True, ema=0.998),
     # The lecture notes' architecture as written (32 → 64 channels, 256-unit dense layers).
@@ -738,6 +741,25 @@ def benchmark_train(args) -> int:
     except ValueError as exc:          # a bad --set value (e.g. batch_size=0): say so, no traceback
         raise SystemExit(str(exc)) from None
     return 0 if history.status == "completed" else 1
+
+
+def train_recipe(name: str, train_x: torch.Tensor, test_x: torch.Tensor, *, epochs: int, seed: int = 0,
+                 loss: str = "bce", device=None, progress: bool = False, **changes):
+    """What ``python -m vae_course.bench train --model NAME --loss LOSS --seed S --set KEY=VALUE ...`` does.
+
+    Seeds everything with ``seed``, builds ``from_recipe(name, train_x, **changes)`` and trains it with
+    :func:`fit` for ``epochs`` epochs: ``loss='bce'`` on the gray pixels as they are (the PyTorch
+    examples loss: BCE summed over pixels + analytic KL, "BCE nats"), ``loss='bernoulli'`` with dynamic
+    binarization. Returns ``(model, history)``; ``history.test['loss']`` is the test loss per epoch (nats
+    per image), ``history.elapsed_seconds`` the wall seconds since training began, evaluation included.
+    """
+    if loss not in ("bce", "bernoulli"):
+        raise ValueError(f"loss must be 'bce' (gray pixels) or 'bernoulli' (dynamic binarization), got {loss!r}")
+    seed_everything(seed)
+    model, recipe = from_recipe(name, train_x, **changes)
+    history = fit(model, train_x, test_x, epochs=epochs, device=device, binarize=loss == "bernoulli",
+                  progress=progress, **recipe)
+    return model, history
 
 
 # ----------------------------------------------------------------------------- a lecture's model, loaded or trained

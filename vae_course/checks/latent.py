@@ -1,4 +1,5 @@
-"""Checks for exercises/06_latent_space: why lerp leaves the prior's shell, and slerp.
+"""Checks for exercises/06_latent_space: why lerp leaves the prior's shell, slerp, the norm of the
+posterior means under a perfectly matched prior, and what "nearby z, nearby x" means.
 
 References: Monte Carlo for norms of Gaussian vectors; for slerp, geometry (endpoints,
 constant norm between unit vectors, equal angles for equal steps), measured on the output.
@@ -11,18 +12,22 @@ import torch
 
 from . import as_float, call, close, fresh, question
 
-# ----------------------------------------------------------------------------- q1 lerp midpoint
-q = question("lerp_norm", 1, "E‖(z₀ + z₁)/2‖² for independent z₀, z₁ ~ N(0, I₆₄)")
+# ----------------------------------------------------------------------------- q1 a point on the lerp path
+q = question("lerp_norm", 1, "E‖(1 − t)·z₀ + t·z₁‖² at t = ¼ for independent z₀, z₁ ~ N(0, I₆₄)")
 
 
-@q.check("agrees with Monte Carlo", hint="E‖z‖² = d for z ~ N(0, I_d); (z₀ + z₁)/2 ~ N(0, ½ I)")
+@q.check("agrees with Monte Carlo", hint="E‖z‖² = d for z ~ N(0, I_d); (1 − t)z₀ + t z₁ ~ N(0, ((1 − t)² + t²) I)")
 def _(answer):
     g = torch.Generator().manual_seed(0)
     z0, z1 = torch.randn(2, 20_000, 64, generator=g, dtype=torch.float64)
-    mc = float(((z0 + z1) / 2).pow(2).sum(1).mean())
-    if close(answer, 16.0):
-        return "(z₀ + z₁)/2 has variance ¼ + ¼ = ½ per dimension, not ¼"
-    return abs(as_float(answer) - mc) < 0.2
+    mc = float((0.75 * z0 + 0.25 * z1).pow(2).sum(1).mean())
+    if close(answer, 32.0):
+        return "32 = d/2 is the midpoint, t = ½; at t = ¼ the weights are ¾ and ¼"
+    if close(answer, 64.0):
+        return "the weights add to 1, but the variances add as (1 − t)² + t², not ((1 − t) + t)²"
+    if close(answer, 36.0):
+        return "(¾)²·64 counts z₀'s share only; z₁ adds (¼)²·64"
+    return abs(as_float(answer) - mc) < 0.3
 
 
 # ----------------------------------------------------------------------------- q2 slerp
@@ -81,3 +86,40 @@ def _(answer):
     lerp_ref = float(((z0 + z1) / 2).norm())
     rot = math.cos(math.pi / 4) * z0 + math.sin(math.pi / 4) * z1   # a rotation by half the 90° angle
     return close(answer[0], lerp_ref) and close(answer[1], float(rot.norm()))
+
+
+# ----------------------------------------------------------------------------- q4 posterior means, matched prior
+q = question("matched_mu_norm", 1, "E‖μ‖² when the aggregate posterior equals the prior (d = 32, E σ_u² = 0.15)")
+
+
+@q.check("agrees with codes whose aggregate is exactly N(0, I)",
+         hint="per dimension E_q[z²] = E[μ²] + E[σ²] = 1 when q(z) = p(z); sum E[μ²] over the 32 dimensions")
+def _(answer):
+    # centres μ ~ N(0, 0.85 I) and posteriors N(μ, 0.15 I): their mixture is exactly N(0, I)
+    g = torch.Generator().manual_seed(0)
+    mu = math.sqrt(0.85) * torch.randn(20_000, 32, generator=g, dtype=torch.float64)
+    mc = float(mu.pow(2).sum(1).mean())
+    if close(answer, 32.0):
+        return "32 is E‖z‖² under the prior; the centres are narrower: each posterior's own variance takes its share"
+    if close(answer, 32 * 1.15):
+        return "subtract the posterior variance, don't add it: E_q[z²] = E[μ²] + E[σ²] = 1"
+    if close(answer, 0.85):
+        return "that is one dimension; sum over all 32"
+    return abs(as_float(answer) - mc) < 0.3
+
+
+# ----------------------------------------------------------------------------- q5 nearby z, nearby x
+q = question("nearby_codes", 1, "what lecture 06 found about \"nearby z decode to nearby x\"")
+
+
+@q.check("the right option")
+def _(answer):
+    from .conv_vae import choice
+    wrong = {
+        1: "measured: the same step of 0.1 in z moved the decoded image by different amounts in different places",
+        3: "the decoder is a continuous function of z: a small enough step always changes the image little",
+        4: "the reconstruction term only scores the decodings of codes of training images; it says nothing directly "
+           "about the images in between",
+    }
+    picked = choice(answer, 4)
+    return True if picked == 2 else wrong[picked]
