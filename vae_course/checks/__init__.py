@@ -20,7 +20,7 @@ __all__ = ["Check", "Question", "question", "get", "all_questions", "close", "ca
            "dataset"]
 
 # the modules that register questions, in lecture order
-MODULES = ["entropy_kl", "autoencoders", "elbo", "reparam", "conv_vae", "latent", "collapse", "vq"]
+MODULES = ["entropy_kl", "autoencoders", "elbo", "reparam", "conv_vae", "latent", "beta_vae", "collapse", "vq"]
 
 
 @dataclass
