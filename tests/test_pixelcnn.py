@@ -3,7 +3,7 @@ import torch
 
 from vae_course.losses import bernoulli_log_likelihood
 from vae_course.models import build_model
-from vae_course.pixelcnn import MaskedConv2d, PixelCNNVAE
+from vae_course.pixelcnn import MaskedConv2d, PixelCNNVAE, pretrain_decoder
 from vae_course.train import fit
 
 
@@ -19,9 +19,9 @@ def _dependence(model, r, c):
     return g[0, 0] != 0
 
 
-@pytest.mark.parametrize("context", [3, 7, "full"])
-def test_each_logit_depends_only_on_earlier_pixels(context):
-    model = PixelCNNVAE(4, hidden=8, context=context)
+@pytest.mark.parametrize("context,ar_hidden", [(3, 0), (7, 0), ("full", 0), ("full", 16)])
+def test_each_logit_depends_only_on_earlier_pixels(context, ar_hidden):
+    model = PixelCNNVAE(4, hidden=8, context=context, ar_hidden=ar_hidden)
     for r, c in [(0, 0), (14, 14), (27, 27), (3, 25)]:
         dep = _dependence(model, r, c)
         order = torch.arange(28 * 28).view(28, 28)
@@ -92,7 +92,8 @@ def test_trains_and_rebuilds_from_config():
 
 
 @pytest.mark.parametrize("kw", [dict(context=4), dict(context=-3), dict(context="all"), dict(context=True),
-                                dict(hidden=0), dict(latent_dim=0)])
+                                dict(hidden=0), dict(latent_dim=0), dict(context=3, ar_hidden=4),
+                                dict(ar_hidden=-1)])
 def test_bad_settings_are_refused(kw):
     args = dict(latent_dim=2, hidden=8)
     args.update(kw)
@@ -108,3 +109,18 @@ def test_decode_needs_x_when_it_sees_pixels():
         model.decode(torch.zeros(2, 2), torch.zeros(3, 1, 28, 28))
     with pytest.raises(ValueError):
         MaskedConv2d(1, 1, 3, "C")
+
+
+def test_pretrain_decoder_trains_the_decoder_alone():
+    torch.manual_seed(0)
+    x = (torch.rand(64, 1, 28, 28) > 0.7).float()
+    model = PixelCNNVAE(2, hidden=16, context="full")
+    encoder_before = [p.detach().clone() for p in model.encoder.parameters()]
+    weight_before = model.weight.detach().clone()
+    h = pretrain_decoder(model, x, 2, batch_size=32, progress=False, seed=0, lr=1e-2)
+    assert model.z_off is False                                   # the code is switched back on
+    assert all(torch.equal(a, b) for a, b in zip(encoder_before, model.encoder.parameters()))
+    assert not torch.equal(weight_before, model.weight)           # the pixel path learned
+    assert h.beta == [0.0, 0.0]
+    with pytest.raises(TypeError):
+        pretrain_decoder(torch.nn.Linear(2, 2), x, 1)
