@@ -296,7 +296,7 @@ def test_latent_values():
     assert grading.check("midpoint_norms", (8.0, 8.0)) == 0.0
 
 
-# ----------------------------------------------------------------------------- lecture 07
+# ----------------------------------------------------------------------------- lecture 08
 
 def test_active_units_variance_not_std():
     assert grading.check("active_units_code", lambda mu, threshold=0.01: int((np.var(mu, 0) > threshold).sum())) == 2.0
@@ -310,8 +310,10 @@ def test_collapse_dataset_and_answers():
     data = grading.dataset("collapse_history")
     assert data["mu"].shape == (500, 8) and data["kl_per_dim"].shape == (20, 8)
     assert np.array_equal(data["mu"], grading.dataset("collapse_history")["mu"])   # the same every call
-    assert grading.check("collapsed_dims", [1, 3, 4, 6, 7]) == 1.0
-    assert "active" in failed(grading.check("collapsed_dims", [0, 2, 5])).popitem()[1]
+    assert grading.check("kl_floor", 0.03) == 1.0
+    assert "½" in failed(grading.check("kl_floor", 0.06)).popitem()[1]
+    assert "variance" in failed(grading.check("kl_floor", 0.06 ** 0.5)).popitem()[1]
+    assert "cannot be free" in failed(grading.check("kl_floor", 0.0)).popitem()[1]
 
 
 def test_free_bits():

@@ -34,8 +34,8 @@ __all__ = ["Check", "Question", "question", "get", "all_questions", "close", "ca
            "dataset", "fresh", "set_run_seed"]
 
 # the modules that register questions, in lecture order
-MODULES = ["entropy_kl", "autoencoders", "elbo", "reparam", "conv_vae", "latent", "collapse", "vq", "generative",
-           "conditional"]
+MODULES = ["entropy_kl", "autoencoders", "elbo", "reparam", "conv_vae", "latent", "beta_vae", "collapse", "vq",
+           "conditional", "generative"]
 
 
 @dataclass

@@ -68,19 +68,31 @@ def _(au):
     return int(as_float(call(au, mu, threshold=0.05))) == _ref_active(mu, 0.05)
 
 
-# ----------------------------------------------------------------------------- q2 which collapsed
-q = question("collapsed_dims", 1, "the collapsed latent dimensions of the synthetic history")
+# ----------------------------------------------------------------------------- q2 the KL an active unit carries at least
+q = question("kl_floor", 1, "the smallest average KL a latent dimension with activity A_d = 0.06 can carry (nats)")
+
+A_D = 0.06
 
 
-@q.check("the indices of the inactive dimensions, in increasing order",
-         hint="collapsed = not active: the encoder mean barely varies across the data (variance ≤ 0.01)")
+def _min_kl_numerically(a_d: float) -> float:
+    """min over (mean of μ, σ) of E_x ½(μ² + σ² − 1 − log σ²) with Var_x(μ) = a_d, by brute force on a grid."""
+    m = np.linspace(-1, 1, 401)[:, None]               # mean of μ over the data
+    s2 = np.linspace(0.2, 3, 561)[None, :]              # σ², the same for every x
+    kl = 0.5 * (m**2 + a_d + s2 - 1 - np.log(s2))       # E_x μ² = (mean μ)² + Var_x(μ)
+    return float(kl.min())
+
+
+@q.check("½·A_d: E_x μ_d² ≥ Var_x(μ_d), and the σ part of the KL is ≥ 0")
 def _(answer):
-    cov = torch.cov(torch.as_tensor(collapse_history()["mu"]).T).diagonal()
-    ref = [d for d in range(len(cov)) if cov[d] <= 0.01]
-    got = [int(v) for v in answer]
-    if got == [d for d in range(len(cov)) if d not in ref]:
-        return "those are the active dimensions; the question asks for the collapsed ones"
-    return got == ref
+    ref = _min_kl_numerically(A_D)
+    got = as_float(answer)
+    if close(got, A_D, rel=1e-2):
+        return "the KL of one dimension is ½(μ² + σ² − 1 − log σ²): keep the ½"
+    if close(got, A_D ** 0.5, rel=1e-2) or close(got, 0.5 * A_D ** 0.5, rel=1e-2):
+        return "A_d is a variance (of μ_d over the data), not a standard deviation"
+    if close(got, 0.0):
+        return "a dimension whose mean μ_d moves with x pays ½ E_x μ_d² ≥ ½ Var_x(μ_d) > 0 nats: it cannot be free"
+    return close(got, ref, rel=1e-2) or f"got {got:g}"
 
 
 # ----------------------------------------------------------------------------- q3 free bits
