@@ -93,8 +93,26 @@ def describe() -> str:
     return f"device: {get_device()} | fast mode: {mode} | torch {torch.__version__}"
 
 
+def _inline_figures() -> None:
+    """In a Jupyter kernel, draw matplotlib figures inline even when ``MPLBACKEND`` names a backend that shows
+    nothing (e.g. ``Agg``, set for scripts and tests): otherwise ``plt.show()`` would leave no figure in the notebook."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or type(shell).__name__ != "ZMQInteractiveShell":
+        return
+    import matplotlib
+    if "inline" not in matplotlib.get_backend():
+        dpi = matplotlib.rcParams["figure.dpi"]
+        shell.run_line_magic("matplotlib", "inline")
+        matplotlib.rcParams["figure.dpi"] = dpi        # the notebook's own choice, set before setup()
+
+
 def setup(seed: int = DEFAULT_SEED) -> torch.device:
-    """First call of every notebook: seed everything, print device and mode, return the device."""
+    """First call of every notebook: seed everything, show figures inline, print device and mode, return the device."""
+    _inline_figures()
     seed_everything(seed)
     print(describe())
     return get_device()
