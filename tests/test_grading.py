@@ -318,3 +318,27 @@ def test_free_bits():
     assert grading.check("free_bits_code", lambda kl, lam: torch.clamp(kl, min=lam).sum()) == 2.0
     s = grading.check("free_bits_code", lambda kl, lam: torch.clamp(kl.sum(), min=lam))
     assert "each dimension" in failed(s)["matches a loop over the dimensions"]
+
+
+# ----------------------------------------------------------------------------- exercise 01: understanding
+
+def test_reverse_kl_fit_multiple_choice_names_each_misconception():
+    assert grading.check("reverse_kl_fit", "b", show=False) == 1.0
+    assert grading.check("reverse_kl_fit", " B ", show=False) == 1.0
+    hints = {"a": "forward", "c": "not symmetric", "d": "two modes"}
+    for letter, word in hints.items():
+        s = grading.check("reverse_kl_fit", letter, show=False)
+        assert s == 0 and word in failed(s)["the option that describes the reverse-KL fit"]
+    for bad in ("e", 2, None, "ab"):
+        s = grading.check("reverse_kl_fit", bad, show=False)
+        assert s == 0 and "one of the letters" in failed(s)["the option that describes the reverse-KL fit"]
+
+
+def test_kl_slip_0443_accepts_only_the_slip_that_gives_0443():
+    # independently: ln(variance ratio) + σ₁²/(2σ₂²) − ½ with σ₂² = 2
+    assert round(math.log(2) + 1 / 4 - 1 / 2, 3) == 0.443
+    assert grading.check("kl_slip_0443", "b", show=False) == 1.0
+    expected = {"a": "0.1534", "c": "0.3181", "d": "0.5966"}     # swapped / σ₂ = 2 / the −½ forgotten
+    for letter, value in expected.items():
+        s = grading.check("kl_slip_0443", letter, show=False)
+        assert s == 0 and value in failed(s)["the option whose arithmetic gives 0.443"]
