@@ -342,3 +342,39 @@ def test_kl_slip_0443_accepts_only_the_slip_that_gives_0443():
     for letter, value in expected.items():
         s = grading.check("kl_slip_0443", letter, show=False)
         assert s == 0 and value in failed(s)["the option whose arithmetic gives 0.443"]
+
+
+# ----------------------------------------------------------------------------- exercises 02-04: understanding
+
+@pytest.mark.parametrize("qid, right, hints", [
+    ("variational_regulariser", "d", {"a": "weight", "b": "sparse", "c": "denoising"}),
+    ("ae_aggregate_codes", "c", {"a": "N(0, I)", "b": "VAE", "d": "bounding box"}),
+    ("score_vs_pathwise", "b", {"a": "unbiased", "c": "sin(5z)", "d": "different levels"}),
+])
+def test_multiple_choice_understanding_questions(qid, right, hints):
+    assert grading.check(qid, right, show=False) == 1.0
+    for letter, word in hints.items():
+        s = grading.check(qid, letter, show=False)
+        assert s == 0 and any(word in m for m in failed(s).values()), (letter, failed(s))
+    s = grading.check(qid, "e", show=False)
+    assert s == 0 and "one of the letters" in " ".join(failed(s).values())
+
+
+def test_score_vs_pathwise_witness_matches_the_exact_per_sample_variances():
+    """For f = (z − 1)², μ = 0.5, σ = 0.5: Var f'(z) = 4σ² = 1; the score sample (z − 1)²(z − μ)/σ² has
+    variance 7.5 (lecture 04's SymPy result, 7.5× the pathwise one)."""
+    from vae_course.checks.reparam import _per_sample_variances
+    m_path, v_path, m_score, v_score = _per_sample_variances()
+    assert m_path == pytest.approx(-1, abs=0.02) and v_path == pytest.approx(1.0, rel=0.02)
+    assert m_score == pytest.approx(-1, abs=0.05) and v_score == pytest.approx(7.5, rel=0.05)
+
+
+def test_elbo_steps_order_names_the_misplaced_step():
+    assert grading.check("elbo_steps_order", "RTSPQ", show=False) == 1.0
+    assert grading.check("elbo_steps_order", "r, t, s, p, q", show=False) == 1.0
+    wrong = {"TRSPQ": "log p(x)", "RTPSQ": "Jensen", "RSTPQ": "multiply and divide", "RTSQP": "after Jensen"}
+    for order, word in wrong.items():
+        s = grading.check("elbo_steps_order", order, show=False)
+        assert s == 0 and word in failed(s)["each step follows from the one before"], order
+    for bad in ("RTSP", "RTSPQQ", 12345):
+        assert grading.check("elbo_steps_order", bad, show=False) == 0
