@@ -350,6 +350,8 @@ def test_kl_slip_0443_accepts_only_the_slip_that_gives_0443():
     ("variational_regulariser", "d", {"a": "weight", "b": "sparse", "c": "denoising"}),
     ("ae_aggregate_codes", "c", {"a": "N(0, I)", "b": "VAE", "d": "bounding box"}),
     ("score_vs_pathwise", "b", {"a": "unbiased", "c": "sin(5z)", "d": "different levels"}),
+    ("iwae_behaviour", "b", {"a": "lower bound", "c": "the bound itself moves", "d": "never hurt"}),
+    ("sampling_gradient", "b", {"a": "detaches", "c": "score-function", "d": "continuous latents"}),
 ])
 def test_multiple_choice_understanding_questions(qid, right, hints):
     assert grading.check(qid, right, show=False) == 1.0

@@ -174,3 +174,32 @@ def _(answer):
     model, x, mu, logvar = LinearGaussian(w=2.0, b=0.5, s=0.8), 2.0, -1.0, 0.0
     bound = float(model.elbo(x, mu, logvar))
     return order == "RTSPQ" and bound <= float(model.log_px(x))
+
+
+# ----------------------------------------------------------------------------- understanding: the IWAE bound
+q = question("iwae_behaviour", 1, "what happens to the IWAE bound L_k as k grows")
+
+IWAE_FEEDBACK = {
+    "a": "every L_k is a lower bound: Jensen applies to the average of the k weights just as to one weight, so "
+         "L_k ≤ log p(x) for every k (lecture 03, section 5)",
+    "c": "more samples do not only reduce noise: the bound itself moves, because Jensen's gap for an average of k "
+         "weights shrinks as the average concentrates on p(x)",
+    "d": "more samples from a poor q never hurt the bound: L_k ≤ L_k' for k ≤ k' (Burda et al., 2016)",
+}
+
+
+@q.check("the option that describes L_k", hint="L_1 is the ELBO; what does averaging k weights do to Jensen's gap?")
+def _(answer):
+    if not isinstance(answer, str) or answer.strip().lower() not in ("a", "b", "c", "d"):
+        raise TypeError("answer with one of the letters 'a', 'b', 'c', 'd' (a string)")
+    letter = answer.strip().lower()
+    if letter in IWAE_FEEDBACK:
+        return IWAE_FEEDBACK[letter]
+    # the witness, on lecture 03's exact model with a poor q: L_1 < L_64 < log p(x)
+    import torch
+    from vae_course.elbo import LinearGaussian
+    model, x = LinearGaussian(w=2.0, b=0.5, s=0.8), 2.0
+    g = torch.Generator().manual_seed(0)
+    l1 = float(model.iwae(x, -1.0, 0.0, k=1, n=4000, generator=g))
+    l64 = float(model.iwae(x, -1.0, 0.0, k=64, n=500, generator=g))
+    return l1 < l64 < float(model.log_px(x))

@@ -139,3 +139,29 @@ def _(answer):
     m_path, v_path, m_score, v_score = _per_sample_variances()
     # same mean (the exact ∂/∂μ is 2(μ − 1) = −1), several times the variance
     return abs(m_path + 1) < 0.02 and abs(m_score + 1) < 0.05 and v_score > 3 * v_path
+
+
+# ----------------------------------------------------------------------------- understanding: why sampling blocks gradients
+q = question("sampling_gradient", 1, "why an encoder trained through torch.normal(mu, sigma) never learns")
+
+SAMPLING_FEEDBACK = {
+    "a": "that is Normal(mu, sigma).sample(), which detaches z from the graph; torch.normal keeps z in the graph "
+         "and fails silently (lecture 04, section 1)",
+    "c": "a noisy but right gradient is the score-function estimator's story; torch.normal gives no gradient to "
+         "the mean and standard deviation at all",
+    "d": "continuous latents have the problem too; the reparameterization z = μ + σ·ε is the fix for them",
+}
+
+
+@q.check("the option that describes torch.normal's gradient", hint="run it: z = torch.normal(mu, sigma); z.backward()")
+def _(answer):
+    if not isinstance(answer, str) or answer.strip().lower() not in ("a", "b", "c", "d"):
+        raise TypeError("answer with one of the letters 'a', 'b', 'c', 'd' (a string)")
+    letter = answer.strip().lower()
+    if letter in SAMPLING_FEEDBACK:
+        return SAMPLING_FEEDBACK[letter]
+    mu = torch.tensor(1.0, requires_grad=True)
+    sigma = torch.tensor(2.0, requires_grad=True)
+    z = torch.normal(mu, sigma)
+    z.backward()
+    return z.requires_grad and float(mu.grad) == 0.0 and float(sigma.grad) == 0.0
