@@ -320,3 +320,65 @@ def test_free_bits():
     assert grading.check("free_bits_code", lambda kl, lam: torch.clamp(kl, min=lam).sum()) == 2.0
     s = grading.check("free_bits_code", lambda kl, lam: torch.clamp(kl.sum(), min=lam))
     assert "each dimension" in failed(s)["matches a loop over the dimensions"]
+
+
+# ----------------------------------------------------------------------------- exercise 01: understanding
+
+def test_reverse_kl_fit_multiple_choice_names_each_misconception():
+    assert grading.check("reverse_kl_fit", "b", show=False) == 1.0
+    assert grading.check("reverse_kl_fit", " B ", show=False) == 1.0
+    hints = {"a": "forward", "c": "not symmetric", "d": "two modes"}
+    for letter, word in hints.items():
+        s = grading.check("reverse_kl_fit", letter, show=False)
+        assert s == 0 and word in failed(s)["the option that describes the reverse-KL fit"]
+    for bad in ("e", 2, None, "ab"):
+        s = grading.check("reverse_kl_fit", bad, show=False)
+        assert s == 0 and "one of the letters" in failed(s)["the option that describes the reverse-KL fit"]
+
+
+def test_kl_slip_0443_accepts_only_the_slip_that_gives_0443():
+    # independently: ln(variance ratio) + σ₁²/(2σ₂²) − ½ with σ₂² = 2
+    assert round(math.log(2) + 1 / 4 - 1 / 2, 3) == 0.443
+    assert grading.check("kl_slip_0443", "b", show=False) == 1.0
+    expected = {"a": "0.1534", "c": "0.3181", "d": "0.5966"}     # swapped / σ₂ = 2 / the −½ forgotten
+    for letter, value in expected.items():
+        s = grading.check("kl_slip_0443", letter, show=False)
+        assert s == 0 and value in failed(s)["the option whose arithmetic gives 0.443"]
+
+
+# ----------------------------------------------------------------------------- exercises 02-04: understanding
+
+@pytest.mark.parametrize("qid, right, hints", [
+    ("variational_regulariser", "d", {"a": "weight", "b": "sparse", "c": "denoising"}),
+    ("ae_aggregate_codes", "c", {"a": "N(0, I)", "b": "VAE", "d": "bounding box"}),
+    ("score_vs_pathwise", "b", {"a": "unbiased", "c": "sin(5z)", "d": "different levels"}),
+    ("iwae_behaviour", "b", {"a": "lower bound", "c": "the bound itself moves", "d": "never hurt"}),
+    ("sampling_gradient", "b", {"a": "detaches", "c": "score-function", "d": "continuous latents"}),
+])
+def test_multiple_choice_understanding_questions(qid, right, hints):
+    assert grading.check(qid, right, show=False) == 1.0
+    for letter, word in hints.items():
+        s = grading.check(qid, letter, show=False)
+        assert s == 0 and any(word in m for m in failed(s).values()), (letter, failed(s))
+    s = grading.check(qid, "e", show=False)
+    assert s == 0 and "one of the letters" in " ".join(failed(s).values())
+
+
+def test_score_vs_pathwise_witness_matches_the_exact_per_sample_variances():
+    """For f = (z − 1)², μ = 0.5, σ = 0.5: Var f'(z) = 4σ² = 1; the score sample (z − 1)²(z − μ)/σ² has
+    variance 7.5 (lecture 04's SymPy result, 7.5× the pathwise one)."""
+    from vae_course.checks.reparam import _per_sample_variances
+    m_path, v_path, m_score, v_score = _per_sample_variances()
+    assert m_path == pytest.approx(-1, abs=0.02) and v_path == pytest.approx(1.0, rel=0.02)
+    assert m_score == pytest.approx(-1, abs=0.05) and v_score == pytest.approx(7.5, rel=0.05)
+
+
+def test_elbo_steps_order_names_the_misplaced_step():
+    assert grading.check("elbo_steps_order", "RTSPQ", show=False) == 1.0
+    assert grading.check("elbo_steps_order", "r, t, s, p, q", show=False) == 1.0
+    wrong = {"TRSPQ": "log p(x)", "RTPSQ": "Jensen", "RSTPQ": "multiply and divide", "RTSQP": "after Jensen"}
+    for order, word in wrong.items():
+        s = grading.check("elbo_steps_order", order, show=False)
+        assert s == 0 and word in failed(s)["each step follows from the one before"], order
+    for bad in ("RTSP", "RTSPQQ", 12345):
+        assert grading.check("elbo_steps_order", bad, show=False) == 0

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch.distributions import Categorical, Normal, kl_divergence
 
-from vae_course.info import cross_entropy, entropy, kl_diag_gaussian, kl_discrete, kl_normal, normal_pdf
+from vae_course.info import (cross_entropy, entropy, kl_diag_gaussian, kl_discrete, kl_monte_carlo, kl_normal,
+                             mutual_information, normal_pdf)
 
 
 # ----------------------------------------------------------------------------- discrete
@@ -253,3 +254,58 @@ def test_tensors_on_different_devices_name_both_arguments():
         normal_pdf(cpu, 0.0, meta)
     # mixed float dtypes on one device are promoted, as torch does
     assert kl_normal(torch.tensor(6.0), torch.tensor(4.0, dtype=torch.float64)).dtype == torch.float64
+
+
+# ----------------------------------------------------------------------------- Monte Carlo KL, independence
+
+def test_kl_monte_carlo_agrees_with_closed_form_within_its_error():
+    p, q = Normal(torch.tensor(0.5, dtype=torch.float64), 0.8), Normal(torch.tensor(-0.3, dtype=torch.float64), 1.5)
+    est, se = kl_monte_carlo(p, q, n=200_000, seed=1)
+    exact = kl_normal(0.5, 0.8, -0.3, 1.5)
+    assert 0 < se < 0.01
+    assert abs(est - exact) < 4 * se
+    assert kl_monte_carlo(p, q, n=1000, seed=3) == kl_monte_carlo(p, q, n=1000, seed=3)   # seeded
+
+
+def test_kl_monte_carlo_is_invariant_under_an_invertible_map():
+    """KL(T#p‖T#q) = KL(p‖q): the Jacobian of T cancels in the log-ratio."""
+    from torch.distributions import TransformedDistribution
+    from torch.distributions.transforms import AffineTransform, ExpTransform, SigmoidTransform
+    p, q = Normal(torch.tensor(0.5, dtype=torch.float64), 0.8), Normal(torch.tensor(-0.3, dtype=torch.float64), 1.5)
+    exact = kl_normal(0.5, 0.8, -0.3, 1.5)
+    for transforms in ([ExpTransform()], [AffineTransform(1.0, 0.5), SigmoidTransform()]):
+        pt, qt = TransformedDistribution(p, transforms), TransformedDistribution(q, transforms)
+        est, se = kl_monte_carlo(pt, qt, n=100_000, seed=2)
+        assert abs(est - exact) < 4 * se
+
+
+def test_kl_monte_carlo_infinite_where_q_has_no_mass_and_bad_input():
+    from torch.distributions import Uniform
+    narrow = Uniform(0.0, 1.0, validate_args=False)
+    assert kl_monte_carlo(Uniform(0.0, 2.0), narrow, n=1000) == (math.inf, math.inf)
+    with pytest.raises(TypeError, match="p must be"):
+        kl_monte_carlo([0.5, 0.5], Normal(0.0, 1.0))
+    with pytest.raises(ValueError, match="n must be"):
+        kl_monte_carlo(Normal(0.0, 1.0), Normal(0.0, 2.0), n=1)
+    with pytest.raises(ValueError, match="Independent"):
+        kl_monte_carlo(Normal(torch.zeros(2), 1.0), Normal(torch.zeros(2), 2.0), n=10)
+
+
+def test_kl_is_additive_over_independent_parts_and_mutual_information_is_the_excess():
+    p1, q1 = np.array([0.2, 0.5, 0.3]), np.array([0.4, 0.4, 0.2])
+    p2, q2 = np.array([0.1, 0.6, 0.3]), np.array([0.3, 0.3, 0.4])
+    product_kl = kl_discrete(np.outer(p1, p2).ravel(), np.outer(q1, q2).ravel())
+    assert product_kl == pytest.approx(kl_discrete(p1, q1) + kl_discrete(p2, q2), rel=1e-12)
+    assert mutual_information(np.outer(p1, p2)) == pytest.approx(0.0, abs=1e-12)
+    # a dependent joint with marginals p1, p2: the joint KL exceeds the sum by I(X1; X2), computed directly
+    joint = np.outer(p1, p2) + 0.03 * np.array([[1, -1, 0], [-1, 1, 0], [0, 0, 0]])
+    assert np.allclose(joint.sum(1), p1) and np.allclose(joint.sum(0), p2)
+    mi = sum(joint[i, j] * math.log(joint[i, j] / (p1[i] * p2[j])) for i in range(3) for j in range(3))
+    assert mi > 0
+    assert mutual_information(joint) == pytest.approx(mi, rel=1e-12)
+    joint_kl = kl_discrete(joint.ravel(), np.outer(q1, q2).ravel())
+    assert joint_kl == pytest.approx(kl_discrete(p1, q1) + kl_discrete(p2, q2) + mi, rel=1e-12)
+    with pytest.raises(ValueError, match="2-D"):
+        mutual_information([0.5, 0.5])
+    with pytest.raises(ValueError, match="sum to 1"):
+        mutual_information([[0.5, 0.5], [0.5, 0.5]])

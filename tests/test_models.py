@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -146,3 +148,50 @@ def test_inputs_on_another_device_or_dtype_name_the_argument():
     with pytest.raises(TypeError, match="n must be an integer"):
         model.sample(True)
     assert model.decode_images(torch.zeros(1, 2, dtype=torch.float64)).dtype == torch.float32   # converted for you
+
+
+# ----------------------------------------------------------------------------- lecture 02's additions
+
+def test_denoising_autoencoder_corrupts_the_input_and_scores_the_clean_image():
+    from vae_course.losses import bernoulli_log_likelihood
+    from vae_course.models import DenoisingAutoencoder, build_model
+    torch.manual_seed(0)
+    model = DenoisingAutoencoder(latent_dim=3, hidden=(16,), noise=0.4)
+    x = torch.rand(5, 1, 28, 28)
+    g = torch.Generator().manual_seed(1)
+    noisy = model.corrupt(x, generator=g)
+    eps = torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(noisy, (x + 0.4 * eps).clamp(0, 1)) and noisy.min() >= 0 and noisy.max() <= 1
+    # the loss is the clean image's likelihood under the reconstruction of a fresh corruption
+    torch.manual_seed(3)
+    loss = model.loss_terms(x)["loss"]
+    torch.manual_seed(3)
+    expected = -bernoulli_log_likelihood(model(model.corrupt(x)), x).mean()
+    assert torch.allclose(loss, expected)
+    # noise = 0 is the plain autoencoder's loss
+    quiet = DenoisingAutoencoder(latent_dim=3, hidden=(16,), noise=0.0)
+    assert torch.allclose(quiet.loss_terms(x)["loss"], -bernoulli_log_likelihood(quiet(x), x).mean())
+    rebuilt = build_model(model.config)
+    assert isinstance(rebuilt, DenoisingAutoencoder) and rebuilt.noise == 0.4 and rebuilt.config == model.config
+    for bad in (-0.1, float("nan"), "0.5", True):
+        with pytest.raises(ValueError, match="noise"):
+            DenoisingAutoencoder(noise=bad)
+
+
+def test_aggregate_posterior_is_the_equal_weight_mixture_of_the_encoder_gaussians():
+    from vae_course.models import aggregate_posterior
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(7, 2, generator=g, dtype=torch.float64), torch.randn(7, 2, generator=g, dtype=torch.float64)
+    q = aggregate_posterior(mu, logvar)
+    z = torch.randn(11, 2, generator=g, dtype=torch.float64)
+    # by hand: log (1/N) Σ_n Π_j N(z_j; μ_nj, σ_nj²)
+    sd = torch.exp(0.5 * logvar)
+    log_n = (-0.5 * ((z[:, None, :] - mu[None]) / sd[None]) ** 2 - torch.log(sd[None]) - 0.5 * math.log(2 * math.pi)).sum(-1)
+    expected = torch.logsumexp(log_n, 1) - math.log(7)
+    assert torch.allclose(q.log_prob(z), expected)
+    assert torch.isfinite(q.log_prob(torch.full((1, 2), 30.0, dtype=torch.float64))).all()   # positive density far out
+    assert q.sample((4,)).shape == (4, 2)
+    with pytest.raises(ValueError, match="same shape"):
+        aggregate_posterior(mu, logvar[:3])
+    with pytest.raises(ValueError, match="NaN"):
+        aggregate_posterior(mu * float("nan"), logvar)

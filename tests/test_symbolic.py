@@ -90,3 +90,25 @@ def test_plug_in_keeps_the_numbers_visible_and_the_value_right():
     worked = S.plug_in(S.kl_standard_normal_steps()[-1].expr, {S.mu: 6, S.sigma: 4})
     assert "6^{2}" in sp.latex(worked) and "4^{2}" in sp.latex(worked)
     assert float(worked) == pytest.approx(kl_normal(6, 4))
+
+
+@pytest.mark.parametrize("d", [1, 3])
+def test_vae_paper_form_is_shown_as_minus_half_sum(d):
+    """Step 2 is written −½Σ_j(1 + log σ_j² − μ_j² − σ_j²), not the expanded sum of step 1 (SymPy
+    would print both the same), and what it shows is the expression it carries."""
+    steps = S.kl_diag_steps(d)
+    shown, first = steps[1].latex(), steps[0].latex()
+    assert shown.split(" = ", 1)[1] != first.split(" = ", 1)[1]
+    assert r"-\frac{1}{2}\sum_{j=1}^{%d}\left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)" % d in shown
+    for j in range(1, d + 1):
+        bracket = (rf"\left(1 + \log{{\left(\sigma_{{{j}}}^{{2}} \right)}} - \mu_{{{j}}}^{{2}} - "
+                   rf"\sigma_{{{j}}}^{{2}}\right)")
+        assert bracket in shown
+    mus, sigmas = steps[0].extra["mus"], steps[0].extra["sigmas"]
+    written = -sp.Rational(1, 2) * sum(1 + sp.log(s**2) - m**2 - s**2 for m, s in zip(mus, sigmas))
+    assert sp.simplify(written - steps[1].expr) == 0
+    assert r"1 + l_j - \mu_j^2 - e^{l_j}" in steps[2].latex()
+    # numbers put in: the symbolic form is no longer shown
+    (plugged,) = S.substitute_steps([steps[1]], {m: 1 for m in mus} | {s: 2 for s in sigmas})
+    assert r"\sum" not in plugged.latex()
+    assert float(plugged.expr) == pytest.approx(d * kl_normal(1, 2))

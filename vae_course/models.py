@@ -3,6 +3,9 @@
 Public names:
 
 * :class:`Autoencoder` (``latent_dim``): x → z → logits; no prior, no KL (lecture 02's foil).
+* :class:`DenoisingAutoencoder` (``latent_dim``, ``hidden``, ``noise``): trained to rebuild x from a
+  corrupted x̃ (lecture 02's autoencoder family).
+* :func:`aggregate_posterior` (``mu``, ``logvar``): q(z) = (1/N) Σ_n N(μ_n, diag σ_n²) as a distribution.
 * :class:`VAE`: the base class: q_φ(z|x) = N(μ, diag σ²), p(z) = N(0, I), p_θ(x|z) = Bernoulli(sigmoid(logits)).
 * :class:`MLPVAE` (``latent_dim``, ``hidden``): fully connected encoder/decoder.
 * :class:`ConvVAE` (``latent_dim``, ``channels``, ``hidden``): the lecture notes' convolutional VAE.
@@ -38,8 +41,8 @@ from torch import nn
 from .losses import bernoulli_log_likelihood, check_images, vae_loss
 from .validation import ArgumentTypeError, check_finite, check_same_device, integer
 
-__all__ = ["reparameterize", "Autoencoder", "VAE", "MLPVAE", "ConvVAE", "ConditionalVAE", "build_model", "count_parameters",
-           "register_model", "model_classes", "MODELS", "MAX_PARAMETERS"]
+__all__ = ["reparameterize", "Autoencoder", "DenoisingAutoencoder", "aggregate_posterior", "VAE", "MLPVAE", "ConvVAE",
+           "ConditionalVAE", "build_model", "count_parameters", "register_model", "model_classes", "MODELS", "MAX_PARAMETERS"]
 
 IMAGE_SHAPE = (1, 28, 28)
 #: Activation functions ConvVAE accepts by name.
@@ -287,8 +290,9 @@ class _ImageModel(nn.Module):
 class Autoencoder(_ImageModel):
     """A plain (deterministic) autoencoder: z = f(x), x̂ = sigmoid(g(z)); loss = BCE summed over pixels.
 
-    No prior and no KL: nothing makes the codes fill N(0, I), which is why decoding z ~ N(0, I)
-    (``sample``) gives garbage where the codes left holes (lecture 02).
+    No prior and no KL: nothing makes the codes fill N(0, I), so decoding z ~ N(0, I) (``sample``)
+    reaches only the codes that happen to lie near the origin, and lands in the holes between them
+    (lecture 02).
     """
 
     def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (512, 256)):
@@ -325,6 +329,55 @@ class Autoencoder(_ImageModel):
             check_images(x, "x")
         recon = -bernoulli_log_likelihood(self(x), x, validate=False).mean()
         return {"loss": recon, "recon": recon}
+
+
+@register_model
+class DenoisingAutoencoder(Autoencoder):
+    """An autoencoder trained to undo corruption (Vincent et al., 2008): the encoder sees
+    x̃ = clip(x + noise·ε, 0, 1), ε ~ N(0, I), and the loss is −log p_θ(x | g(f(x̃))) against the
+    *clean* x (binary cross-entropy summed over pixels, nats per image).
+
+    The regulariser acts on the map x̃ ↦ x̂: an output that copied its input would copy the noise
+    too and pay for it, so even with an overcomplete code (``latent_dim`` ≥ 784) the network
+    cannot get away with the identity. ``reconstruct(x)`` and ``encode(x)`` take whatever input
+    they are given (corrupt it yourself with :meth:`corrupt` to test denoising).
+    """
+
+    def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (512, 256), noise: float = 0.5):
+        super().__init__(latent_dim, hidden)
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not (0 <= noise < float("inf")):
+            raise ValueError(f"noise must be a standard deviation ≥ 0, got {noise!r}")
+        self.noise = float(noise)
+        self._set_config(latent_dim=latent_dim, hidden=self.config["hidden"], noise=self.noise)
+
+    def corrupt(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """x̃ = clip(x + noise·ε, 0, 1) with ε ~ N(0, I) (drawn with ``generator`` when given)."""
+        check_images(x, check_range=False)
+        eps = torch.randn(x.shape, generator=generator, device=x.device if generator is None else generator.device)
+        return (x + self.noise * eps.to(device=x.device, dtype=x.dtype)).clamp(0.0, 1.0)
+
+    def loss_terms(self, x: torch.Tensor, validate: bool = True, **kw) -> dict[str, torch.Tensor]:
+        """'loss' = 'recon' = −(1/B) Σ_b log Bernoulli(x_b | sigmoid(g(f(x̃_b)))), x̃_b a fresh corruption of x_b."""
+        check_images(x, check_range=validate)
+        recon = -bernoulli_log_likelihood(self(self.corrupt(x)), x, validate=False).mean()
+        return {"loss": recon, "recon": recon}
+
+
+def aggregate_posterior(mu: torch.Tensor, logvar: torch.Tensor) -> torch.distributions.Distribution:
+    """The aggregate posterior q(z) = (1/N) Σ_n N(z; μ_n, diag σ_n²) of N encoded images, as a
+    ``torch.distributions`` mixture (``log_prob``, ``sample``): the distribution of codes that
+    decoding z ~ p(z) should match. Its density is positive everywhere (a mixture of Gaussians),
+    unlike a plain autoencoder's (1/N) Σ_n δ(z − z_n), which is zero off the N codes.
+    """
+    if not (torch.is_tensor(mu) and torch.is_tensor(logvar)) or mu.shape != logvar.shape or mu.ndim != 2 or len(mu) == 0:
+        shapes = tuple(getattr(mu, "shape", ())), tuple(getattr(logvar, "shape", ()))
+        raise ValueError(f"mu and logvar must be tensors of the same shape (N, latent_dim), got {shapes[0]} and {shapes[1]}")
+    if not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
+        raise ValueError("mu and logvar contain NaN or infinite values")
+    D = torch.distributions
+    components = D.Independent(D.Normal(mu, torch.exp(0.5 * logvar)), 1)
+    weights = D.Categorical(logits=torch.zeros(len(mu), dtype=mu.dtype, device=mu.device))
+    return D.MixtureSameFamily(weights, components)
 
 
 class VAE(_ImageModel):

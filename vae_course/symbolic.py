@@ -43,9 +43,12 @@ class Step:
     expr: sp.Expr
     same_as_previous: bool = True
     extra: dict = field(default_factory=dict, compare=False)
+    #: how the step is written when SymPy's own printing would hide its form (SymPy evaluates
+    #: -½Σ(1 + log σ² − μ² − σ²) into the expanded sum); built from the same terms as ``expr``
+    tex: str | None = field(default=None, compare=False)
 
     def latex(self) -> str:
-        return f"{self.lhs} = {sp.latex(self.expr)}"
+        return f"{self.lhs} = {self.tex if self.tex is not None else sp.latex(self.expr)}"
 
 
 def normal_pdf(var, m, s):
@@ -118,16 +121,35 @@ def kl_diag_steps(d: int = 3) -> list[Step]:
     logvars = sp.symbols(f"l_1:{d + 1}", real=True)   # l_j = log σ_j²
     one_dim = kl_standard_normal_steps()[-1].expr
     summed = sum(one_dim.subs({mu: m, sigma: s}) for m, s in zip(mus, sigmas))
-    vae_form = -sp.Rational(1, 2) * sum(1 + sp.log(s**2) - m**2 - s**2 for m, s in zip(mus, sigmas))
-    logvar_form = -sp.Rational(1, 2) * sum(1 + lv - m**2 - sp.exp(lv) for m, lv in zip(mus, logvars))
+    sigma_terms = [(sp.Integer(1), sp.log(s**2), -m**2, -s**2) for m, s in zip(mus, sigmas)]
+    logvar_terms = [(sp.Integer(1), lv, -m**2, -sp.exp(lv)) for m, lv in zip(mus, logvars)]
+    vae_form = -sp.Rational(1, 2) * sum(sum(t) for t in sigma_terms)
+    logvar_form = -sp.Rational(1, 2) * sum(sum(t) for t in logvar_terms)
+    sigma_sum = r"-\frac{1}{2}\sum_{j=1}^{%d}\left(1 + \log\sigma_j^2 - \mu_j^2 - \sigma_j^2\right)" % d
+    logvar_sum = r"-\frac{1}{2}\sum_{j=1}^{%d}\left(1 + l_j - \mu_j^2 - e^{l_j}\right)" % d
     return [
         Step("a diagonal Gaussian and N(0, I) both factorise over dimensions, so the log-ratio is a sum and so is KL",
              r"\mathrm{KL}(N(\mu,\mathrm{diag}\,\sigma^2)\,\|\,N(0,I))", summed, same_as_previous=False,
              extra={"mus": mus, "sigmas": sigmas}),
-        Step("the form written in VAE papers", r"\mathrm{KL}", vae_form),
+        Step("the form written in VAE papers: pull out −½ and collect each dimension's four terms",
+             r"\mathrm{KL}", vae_form, tex=f"{sigma_sum} = {_minus_half_sum(sigma_terms)}"),
         Step("with l_j = log σ_j², as the encoder outputs it (σ_j² = e^{l_j})", r"\mathrm{KL}", logvar_form,
-             same_as_previous=False, extra={"mus": mus, "logvars": logvars}),
+             same_as_previous=False, extra={"mus": mus, "logvars": logvars},
+             tex=f"{logvar_sum} = {_minus_half_sum(logvar_terms)}"),
     ]
+
+
+def _minus_half_sum(terms) -> str:
+    """LaTeX of −½[(a₁ + b₁ + …) + (a₂ + …) + …] exactly as given, one bracket per dimension
+    (each term a SymPy expression; signs are taken from the terms)."""
+    groups = []
+    for group in terms:
+        text = sp.latex(group[0])
+        for t in group[1:]:
+            t_tex = sp.latex(t)
+            text += f" - {t_tex[1:].strip()}" if t_tex.startswith("-") else f" + {t_tex}"
+        groups.append(rf"\left({text}\right)")
+    return r"-\frac{1}{2}\left[" + " + ".join(groups) + r"\right]"
 
 
 def kl_normal_expr(m1, s1, m2=0, s2=1) -> sp.Expr:
@@ -146,7 +168,7 @@ def kl_diag_expr(mus, logvars) -> sp.Expr:
 
 def substitute_steps(steps: list[Step], values: dict) -> list[Step]:
     """The same steps with numbers put in (for worked solutions)."""
-    return [Step(s.note, s.lhs, s.expr.subs(values), s.same_as_previous, s.extra) for s in steps]
+    return [Step(s.note, s.lhs, s.expr.subs(values), s.same_as_previous, s.extra) for s in steps]   # tex dropped: it shows symbols
 
 
 def plug_in(expr: sp.Expr, values: dict) -> sp.Expr:
@@ -171,7 +193,7 @@ def homework() -> dict:
 def steps_latex(steps: list[Step]) -> str:
     """All steps as one LaTeX ``aligned`` block."""
     return r"\begin{aligned}" + r"\\ ".join(
-        f"{s.lhs} &= {sp.latex(s.expr)}" for s in steps) + r"\end{aligned}"
+        s.latex().replace(" = ", " &= ", 1) for s in steps) + r"\end{aligned}"
 
 
 def show_steps(steps: list[Step]) -> None:

@@ -155,3 +155,52 @@ def _(cov):
     far = torch.tensor([[40.0, 40.0], [3.5, 3.5], [-40.0, -40.0]], dtype=torch.float64)
     return close(as_float(call(cov, one, n_bins=10)), 0.01, abs_=1e-12) and \
         close(as_float(call(cov, far, n_bins=10)), 0.02, abs_=1e-12)
+
+
+# ----------------------------------------------------------------------------- understanding: regularisers and holes
+
+def _letter(answer) -> str:
+    if not isinstance(answer, str) or answer.strip().lower() not in ("a", "b", "c", "d"):
+        raise TypeError("answer with one of the letters 'a', 'b', 'c', 'd' (a string)")
+    return answer.strip().lower()
+
+
+q = question("variational_regulariser", 1, "what the VAE's KL regulariser acts on")
+
+REGULARISER_FEEDBACK = {
+    "a": "that is an L2 (weight-decay) penalty: it shrinks the weights and says nothing about where the codes lie",
+    "b": "that is a sparse autoencoder's penalty (on each input's activations, few units on): it shapes each code, "
+         "not the distribution of all codes",
+    "c": "that is the denoising autoencoder's regulariser: it acts on the map from a corrupted input to the clean "
+         "image",
+}
+
+
+@q.check("the option the KL term acts on", hint="KL(q(z|x) ‖ p(z)) compares two distributions over z")
+def _(answer):
+    letter = _letter(answer)
+    return REGULARISER_FEEDBACK.get(letter, True)
+
+
+q = question("ae_aggregate_codes", 1, "the aggregate code distribution of a plain autoencoder")
+
+AGGREGATE_FEEDBACK = {
+    "a": "nothing in a plain autoencoder's loss refers to N(0, I): its codes sit wherever reconstruction is "
+         "easiest (lecture 02: a spread of several units per axis)",
+    "b": "that is the VAE's aggregate posterior, (1/N) Σ N(μ_n, diag σ_n²); an autoencoder's encoder is "
+         "deterministic, one point per image",
+    "d": "the codes' bounding box is not a distribution the model defines: between the codes the decoder was "
+         "never trained",
+}
+
+
+@q.check("the option that describes (1/N) Σ δ(z − z_n)", hint="a deterministic encoder gives one point per image")
+def _(answer):
+    letter = _letter(answer)
+    if letter in AGGREGATE_FEEDBACK:
+        return AGGREGATE_FEEDBACK[letter]
+    # the witness: N codes hold zero prior mass (their cells shrink to nothing as the grid is refined)
+    import torch
+    from vae_course.evaluate import prior_coverage
+    codes = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
+    return prior_coverage(codes, bins=400) <= 200 / 400**2

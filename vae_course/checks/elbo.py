@@ -133,3 +133,73 @@ q = question("elbo_gap", 1, "KL(q‖p(z|x)) for x = 3, w = 2, b = 0.5, s = 1 and
 def _(answer):
     ref = grid_kl_q_post(3.0, 0.0, 1.0, 2.0, 0.5, 1.0)
     return close(answer, ref, rel=1e-4)
+
+
+# ----------------------------------------------------------------------------- understanding: order the derivation
+q = question("elbo_steps_order", 1, "the Jensen derivation of the ELBO, steps in order")
+
+#: the shuffled steps as the exercise shows them (label → what the line says)
+ELBO_STEPS = {
+    "P": "≥ E_q[log p(x, z)/q(z|x)]                    (Jensen: log is concave)",
+    "Q": "= E_q[log p(x|z)] − KL(q(z|x) ‖ p(z))        (split log p(x, z) = log p(x|z) + log p(z))",
+    "R": "log p(x) = log ∫ p(x, z) dz                  (marginalise the joint)",
+    "S": "= log E_q[p(x, z)/q(z|x)]                    (an integral against a density is an expectation)",
+    "T": "= log ∫ q(z|x) p(x, z)/q(z|x) dz             (multiply and divide by q(z|x) > 0)",
+}
+
+
+def _order(answer) -> str:
+    if not isinstance(answer, str):
+        raise TypeError("answer with the five letters in order, as one string, e.g. 'PQRST'")
+    letters = "".join(ch for ch in answer.upper() if not ch.isspace() and ch not in ",-→>")
+    if sorted(letters) != sorted(ELBO_STEPS):
+        raise TypeError(f"use each of the letters {', '.join(ELBO_STEPS)} exactly once")
+    return letters
+
+
+@q.check("each step follows from the one before", hint="start from log p(x) and end at reconstruction − KL")
+def _(answer):
+    order = _order(answer)
+    pos = {ch: i for i, ch in enumerate(order)}
+    if order[0] != "R":
+        return "the derivation starts from what we want to bound, log p(x) (step R)"
+    if pos["P"] < pos["S"]:
+        return "Jensen's inequality applies to the log of an expectation: rewrite the integral as E_q[·] first (S before P)"
+    if pos["S"] < pos["T"]:
+        return "there is no expectation under q until q has been brought in: multiply and divide by q (T) before S"
+    if pos["Q"] < pos["P"]:
+        return "reconstruction − KL is what the expectation of the log splits into, after Jensen (P before Q)"
+    # the order is R T S P Q; confirm the two equalities numerically on lecture 03's exact model
+    from vae_course.elbo import LinearGaussian
+    model, x, mu, logvar = LinearGaussian(w=2.0, b=0.5, s=0.8), 2.0, -1.0, 0.0
+    bound = float(model.elbo(x, mu, logvar))
+    return order == "RTSPQ" and bound <= float(model.log_px(x))
+
+
+# ----------------------------------------------------------------------------- understanding: the IWAE bound
+q = question("iwae_behaviour", 1, "what happens to the IWAE bound L_k as k grows")
+
+IWAE_FEEDBACK = {
+    "a": "every L_k is a lower bound: Jensen applies to the average of the k weights just as to one weight, so "
+         "L_k ≤ log p(x) for every k (lecture 03, section 5)",
+    "c": "more samples do not only reduce noise: the bound itself moves, because Jensen's gap for an average of k "
+         "weights shrinks as the average concentrates on p(x)",
+    "d": "more samples from a poor q never hurt the bound: L_k ≤ L_k' for k ≤ k' (Burda et al., 2016)",
+}
+
+
+@q.check("the option that describes L_k", hint="L_1 is the ELBO; what does averaging k weights do to Jensen's gap?")
+def _(answer):
+    if not isinstance(answer, str) or answer.strip().lower() not in ("a", "b", "c", "d"):
+        raise TypeError("answer with one of the letters 'a', 'b', 'c', 'd' (a string)")
+    letter = answer.strip().lower()
+    if letter in IWAE_FEEDBACK:
+        return IWAE_FEEDBACK[letter]
+    # the witness, on lecture 03's exact model with a poor q: L_1 < L_64 < log p(x)
+    import torch
+    from vae_course.elbo import LinearGaussian
+    model, x = LinearGaussian(w=2.0, b=0.5, s=0.8), 2.0
+    g = torch.Generator().manual_seed(0)
+    l1 = float(model.iwae(x, -1.0, 0.0, k=1, n=4000, generator=g))
+    l64 = float(model.iwae(x, -1.0, 0.0, k=64, n=500, generator=g))
+    return l1 < l64 < float(model.log_px(x))

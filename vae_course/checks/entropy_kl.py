@@ -193,3 +193,63 @@ def _(expr):
     if sp.simplify(sp.sympify(expr) - (s1**2 + m1**2 - m2**2)) == 0:
         return "(μ₁ - μ₂)² is not μ₁² - μ₂²: the cross term -2μ₁μ₂ is missing"
     return False
+
+
+# ----------------------------------------------------------------------------- understanding: multiple choice
+
+def _choice(answer, options: str = "abcd") -> str:
+    """The student's option letter, lower case; TypeError for anything but one of ``options``."""
+    if not isinstance(answer, str) or answer.strip().lower() not in tuple(options):
+        raise TypeError(f"answer with one of the letters {', '.join(repr(o) for o in options)} (a string)")
+    return answer.strip().lower()
+
+
+q = question("reverse_kl_fit", 1, "fitting one Gaussian to two modes by the reverse KL(q‖p): what comes out")
+
+#: why each wrong option is wrong (the misconception it stands for)
+REVERSE_FIT_FEEDBACK = {
+    "a": "covering both modes is what the forward KL(p‖q) does: it pays −log q wherever p has mass, so q must "
+         "spread over both. The reverse KL averages log(q/p) under q and pays where q puts mass that p lacks, "
+         "between the modes",
+    "c": "KL is not symmetric: KL(q‖p) and KL(p‖q) have different minimisers (lecture 01, sections 4 and 5)",
+    "d": "KL(q‖p) = 0 needs q = p, and a single Gaussian cannot have two modes: the best q in the family still "
+         "has KL > 0",
+}
+
+
+@q.check("the option that describes the reverse-KL fit",
+         hint="reverse KL(q‖p) = E_q[log q − log p]: where is q punished?")
+def _(answer):
+    letter = _choice(answer)
+    if letter in REVERSE_FIT_FEEDBACK:
+        return REVERSE_FIT_FEEDBACK[letter]
+    # the witness, by quadrature: the reverse KL of q on one mode is below that of the moment-matched q between them
+    z = np.linspace(-12.0, 12.0, 24_001)
+    normal = lambda m, s: np.exp(-0.5 * ((z - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+    p = 0.5 * normal(-2.5, 0.8) + 0.5 * normal(2.5, 0.8)
+    reverse_kl = lambda q: float(np.sum(q * (np.log(q + 1e-300) - np.log(p + 1e-300))) * (z[1] - z[0]))
+    return reverse_kl(normal(2.5, 0.8)) < reverse_kl(normal(0.0, math.sqrt(2.5**2 + 0.8**2)))
+
+
+q = question("kl_slip_0443", 1, "which slip turns KL(N(0, 1) ‖ N(0, σ² = 2)) into the notes' 0.443")
+
+
+def _slip_values() -> dict[str, float]:
+    """What each option computes, for p = N(0, 1) and q = N(0, variance 2)."""
+    s1, s2 = 1.0, math.sqrt(2.0)
+    return {
+        "a": _kl_gauss(0.0, s2, 0.0, s1),                                          # arguments swapped
+        "b": math.log(s2**2 / s1**2) + s1**2 / (2 * s2**2) - 0.5,                  # log of the variance ratio
+        "c": _kl_gauss(0.0, s1, 0.0, 2.0),                                         # σ₂ = 2 read as the sd
+        "d": math.log(s2 / s1) + s1**2 / (2 * s2**2),                              # the −½ forgotten
+    }
+
+
+@q.check("the option whose arithmetic gives 0.443",
+         hint="compute what each slip gives: only one lands on 0.443")
+def _(answer):
+    letter = _choice(answer)
+    values = _slip_values()
+    if abs(values[letter] - 0.443) < 5e-4:
+        return True
+    return f"that slip gives {values[letter]:.4f} nats, not 0.443"

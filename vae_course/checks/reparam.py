@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import torch
 from torch.distributions import Normal
 
@@ -103,3 +104,64 @@ def _(answer):
     if close(got, 0.25):
         return "that is σ² itself; the derivative of σ² with respect to σ is 2σ"
     return abs(got - _mc_grads()[1]) < 0.03
+
+
+# ----------------------------------------------------------------------------- understanding: two estimators
+q = question("score_vs_pathwise", 1, "score-function vs pathwise gradient of E[(z − 1)²], z ~ N(0.5, 0.25)")
+
+SCORE_FEEDBACK = {
+    "a": "both are unbiased: E_q[f(z) ∇ log q(z)] is exactly ∇E_q[f] (the log-derivative identity); the score "
+         "function needs no derivative of f, but it is not biased",
+    "c": "not for every f: for f(z) = sin(5z) the slope is large while f stays small, and the score function "
+         "wins (lecture 04, section 4)",
+    "d": "both variances fall like 1/n, but from different levels: the same slope does not mean the same variance",
+}
+
+
+def _per_sample_variances(n: int = 200_000, seed: int = 0):
+    """Variance of one-sample ∂/∂μ estimates, pathwise f'(z) and score f(z)(z − μ)/σ², by Monte Carlo."""
+    rng = np.random.default_rng(seed)
+    mu, sigma = 0.5, 0.5
+    z = mu + sigma * rng.standard_normal(n)
+    pathwise = 2 * (z - 1)
+    score = (z - 1) ** 2 * (z - mu) / sigma**2
+    return pathwise.mean(), pathwise.var(), score.mean(), score.var()
+
+
+@q.check("the option that describes the two estimators here",
+         hint="both estimate the same gradient; compare what one sample of each varies by")
+def _(answer):
+    if not isinstance(answer, str) or answer.strip().lower() not in ("a", "b", "c", "d"):
+        raise TypeError("answer with one of the letters 'a', 'b', 'c', 'd' (a string)")
+    letter = answer.strip().lower()
+    if letter in SCORE_FEEDBACK:
+        return SCORE_FEEDBACK[letter]
+    m_path, v_path, m_score, v_score = _per_sample_variances()
+    # same mean (the exact ∂/∂μ is 2(μ − 1) = −1), several times the variance
+    return abs(m_path + 1) < 0.02 and abs(m_score + 1) < 0.05 and v_score > 3 * v_path
+
+
+# ----------------------------------------------------------------------------- understanding: why sampling blocks gradients
+q = question("sampling_gradient", 1, "why an encoder trained through torch.normal(mu, sigma) never learns")
+
+SAMPLING_FEEDBACK = {
+    "a": "that is Normal(mu, sigma).sample(), which detaches z from the graph; torch.normal keeps z in the graph "
+         "and fails silently (lecture 04, section 1)",
+    "c": "a noisy but right gradient is the score-function estimator's story; torch.normal gives no gradient to "
+         "the mean and standard deviation at all",
+    "d": "continuous latents have the problem too; the reparameterization z = μ + σ·ε is the fix for them",
+}
+
+
+@q.check("the option that describes torch.normal's gradient", hint="run it: z = torch.normal(mu, sigma); z.backward()")
+def _(answer):
+    if not isinstance(answer, str) or answer.strip().lower() not in ("a", "b", "c", "d"):
+        raise TypeError("answer with one of the letters 'a', 'b', 'c', 'd' (a string)")
+    letter = answer.strip().lower()
+    if letter in SAMPLING_FEEDBACK:
+        return SAMPLING_FEEDBACK[letter]
+    mu = torch.tensor(1.0, requires_grad=True)
+    sigma = torch.tensor(2.0, requires_grad=True)
+    z = torch.normal(mu, sigma)
+    z.backward()
+    return z.requires_grad and float(mu.grad) == 0.0 and float(sigma.grad) == 0.0
