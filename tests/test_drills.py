@@ -97,7 +97,9 @@ def test_answers_match_torch_distributions(by_kind, kind):
     seen = set()
     for d in by_kind[kind]:
         seen.add(d.difficulty)
-        assert d.unit in ("nats", "bits")
+        # numeric drills are in nats or bits; a multiple-choice drill's answer is an option number
+        assert d.unit == ("choice" if d.choices else d.unit) and d.unit in ("nats", "bits", "choice")
+        assert (d.unit == "choice") == (d.choices is not None)
         assert d.answer == pytest.approx(independent_answer(kind, d.params, d.unit), rel=1e-9, abs=1e-9), d.question
         assert json.loads(json.dumps(d.params)) == d.params        # plain JSON numbers/lists
     assert seen == {"easy", "hard"}
@@ -277,6 +279,9 @@ def test_choice_questions(by_kind):
         if not d.choices:
             continue
         right = int(d.answer)
+        # shown as an option, never as a quantity ("answer = 2.0000 nats" was the bug)
+        assert d.unit == "choice" and d.answer_text() == f"choice {right} ({d.choices[right - 1]})"
+        assert "nats" not in d.answer_text() and "nats" not in d.solution.rsplit("**Answer:**", 1)[-1]
         assert drills.check(d, str(right)).correct
         assert drills.check(d, f" {right}. ").correct
         wrong = 1 if right != 1 else 2
@@ -316,7 +321,8 @@ def test_cli_json_lines_match_generate_and_recompute_from_params(capsys):
     expected = drills.generate(25, 7)
     for row, d in zip(rows, expected):
         assert REQUIRED <= row.keys()
-        assert isinstance(row["answer"], float) and row["unit"] in ("nats", "bits")
+        assert isinstance(row["answer"], float)
+        assert row["unit"] == "choice" if "choices" in row else row["unit"] in ("nats", "bits")
         assert set(row["params"]) <= PLAIN_NAMES
         assert (row["kind"], row["question"], row["answer"]) == (d.kind, d.question, d.answer)
         assert row["answer"] == pytest.approx(independent_answer(row["kind"], row["params"], row["unit"]), rel=1e-9, abs=1e-9)
@@ -397,3 +403,39 @@ def test_drill_session_widget_round_trip():
     with pytest.raises(ValueError, match="difficulty"):
         s.set_difficulty("medium")
     assert DrillSession(seed=4, kinds=["kl_standard_normal"], difficulty="easy").drill.question == d.question
+
+
+# ----------------------------------------------------------------------------- hostile CLI input (issue 14)
+
+def test_cli_refuses_a_huge_n_before_generating_anything(capsys, monkeypatch):
+    import vae_course.drills.__main__ as cli
+
+    def boom(*args, **kwargs):
+        raise AssertionError("generate must not be called for a refused --n")
+    monkeypatch.setattr(cli, "generate", boom)
+    for n in ("1000000000", str(drills.MAX_N + 1), "-1"):
+        with pytest.raises(SystemExit) as exc:
+            cli_main(["--n", n, "--json"])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and "--n" in err and f"{drills.MAX_N:,}" in err
+    with pytest.raises(ValueError, match=r"\bn must be at most"):
+        drills.generate(drills.MAX_N + 1, 0)
+
+
+def test_check_refuses_a_thousands_separator_it_cannot_read():
+    d = drills.homework_drill()
+    result = drills.check(d, "24,113")          # a decimal comma with three digits: ambiguous, not 24113 and not silently 24.113
+    assert not result.correct and not result.readable and "ambiguous" in result.feedback
+    assert drills.check(d, "24,1137").correct    # four digits after the comma: a decimal comma
+
+
+def test_a_failed_sheet_write_leaves_no_tmp_file(tmp_path, capsys):
+    ds = drills.generate(2, 0)
+    (tmp_path / "sheet.html").mkdir()            # the HTML target is a folder: moving the file there fails
+    with pytest.raises(OSError):
+        drills.write_sheet(ds, tmp_path / "sheet.md")
+    assert not list(tmp_path.glob("*.tmp"))
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["--n", "2", "--sheet", str(tmp_path / "sheet.md")])
+    assert exc.value.code == 2 and "--sheet" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.tmp"))

@@ -16,12 +16,12 @@ True
 """
 from .core import ABS_TOL, REL_TOL, TOLERANCE_TEXT, Drill, within_tolerance
 from .grading import MISTAKES, CheckResult, check
-from .make import DIFFICULTIES, KIND_LABELS, KINDS, generate, homework_drill, make_drill
+from .make import DIFFICULTIES, KIND_LABELS, KINDS, MAX_N, generate, homework_drill, make_drill
 from .sheet import markdown_html, sheet_html, sheet_markdown, show_drill, write_sheet
 
 __doc__ = __doc__.replace("{tol}", TOLERANCE_TEXT)
 __all__ = [
-    "Drill", "CheckResult", "KINDS", "KIND_LABELS", "DIFFICULTIES", "MISTAKES", "TOLERANCE_TEXT", "REL_TOL",
+    "Drill", "CheckResult", "KINDS", "KIND_LABELS", "MAX_N", "DIFFICULTIES", "MISTAKES", "TOLERANCE_TEXT", "REL_TOL",
     "ABS_TOL", "generate", "make_drill", "homework_drill", "check", "within_tolerance", "markdown_html",
     "show_drill", "sheet_markdown", "sheet_html", "write_sheet",
 ]

@@ -44,9 +44,7 @@ def _title(i: int, drill: Drill) -> str:
 
 
 def _answer_line(drill: Drill) -> str:
-    if drill.choices:
-        return f"**Answer:** choice {int(drill.answer)}"
-    return f"**Answer:** ${drill.answer:.4f}$ {drill.unit}"
+    return f"**Answer:** {drill.answer_text()}"
 
 
 def show_drill(drill: Drill, number: int | None = None, solution: bool = True) -> None:
@@ -102,9 +100,18 @@ def write_sheet(drills: list[Drill], path, seed: int | None = None) -> tuple[Pat
     if md_path.suffix.lower() not in (".md", ".markdown"):
         raise ValueError(f"the sheet path should end in .md, got {str(path)!r}")
     html_path = md_path.with_suffix(".html")
+    texts = ((md_path, sheet_markdown(drills, seed=seed)), (html_path, sheet_html(drills, seed=seed)))
     md_path.parent.mkdir(parents=True, exist_ok=True)
-    for target, text in ((md_path, sheet_markdown(drills, seed=seed)), (html_path, sheet_html(drills, seed=seed))):
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+    tmps = [target.with_name(target.name + ".tmp") for target, _ in texts]
+    try:   # write both next to their targets, then move them into place; on any failure leave no .tmp behind
+        for tmp, (_, text) in zip(tmps, texts):
+            tmp.write_text(text, encoding="utf-8")
+        for tmp, (target, _) in zip(tmps, texts):
+            tmp.replace(target)
+    finally:
+        for tmp in tmps:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:      # pragma: no cover - e.g. the folder itself became unwritable
+                pass
     return md_path, html_path
