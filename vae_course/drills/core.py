@@ -57,6 +57,8 @@ class Drill:
     choice_feedback: dict[int, str] | None = field(default=None, repr=False)
     aliases: dict[str, int] | None = field(default=None, repr=False)
     id: str = ""
+    topic: str | None = None          # mock-exam questions only: a name from drills.exam.TOPICS
+    problem_type: str | None = None   # mock-exam questions only: one of drills.exam.PROBLEM_TYPES
 
     @property
     def is_choice(self) -> bool:
@@ -77,6 +79,9 @@ class Drill:
              "unit": self.unit, "solution": self.solution, "params": self.params}
         if self.choices is not None:
             d["choices"] = self.choices
+        if self.topic is not None:
+            d["topic"] = self.topic
+            d["problem_type"] = self.problem_type
         return d
 
 
