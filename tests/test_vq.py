@@ -156,3 +156,24 @@ def test_hierarchy_levels_of_vq_vae_2():
         hierarchy_levels(30, (4, 2))
     with pytest.raises(ValueError, match="factors"):
         hierarchy_levels(256, (1,))
+
+
+@pytest.mark.parametrize("qid, right", [("vq_loss_roles", 2), ("dead_code_gradient", 1)])
+def test_vq_understanding_questions_explain_every_wrong_option(qid, right):
+    from vae_course.checks import get
+    (check,) = get(qid).checks
+    assert check.test(right) is True
+    hints = {k: check.test(k) for k in (1, 2, 3, 4) if k != right}
+    assert all(isinstance(h, str) and len(h) > 40 for h in hints.values()) and len(set(hints.values())) == 3
+    for bad in (True, 2.0, "2", 0, 5):
+        assert isinstance(check.test(bad), str)
+
+
+def test_a_never_chosen_code_gets_no_gradient():
+    """The fact behind exercise 09's predict-then-measure question, measured independently here."""
+    vq = _quantizer(torch.tensor([[0.0, 0.0], [1.0, 1.0], [9.0, 9.0]]))
+    z_e = (torch.rand(4, 2, 2, 2, generator=torch.Generator().manual_seed(1)) - 0.2).requires_grad_()
+    out = vq(z_e)
+    ((out.z_q ** 2).sum() + out.codebook_loss + 0.25 * out.commitment_loss).backward()
+    assert 2 not in out.indices.unique().tolist()
+    assert float(vq.codebook.grad[2].abs().sum()) == 0.0 and float(vq.codebook.grad[:2].abs().sum()) > 0
