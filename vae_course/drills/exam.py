@@ -237,8 +237,8 @@ def _holes_why(rng: random.Random, hard: bool) -> Drill:
                                                   "is in what the codes are.",
          "the KL term forces q(z|x) = N(0, I) for every image": "Then the codes would carry no information (posterior "
                                                                 "collapse). The KL is traded against reconstruction.",
-         "the VAE uses more latent dimensions": "Both use the same latent dimension; more dimensions make holes "
-                                                "*more* likely for the autoencoder."},
+         "the VAE uses more latent dimensions": "The two models of lecture 02 use the same latent dimension: the "
+                                                "holes come from point codes, whatever the dimension."},
         "An autoencoder maps each image to one point $z_i = f(x_i)$: its aggregate code distribution "
         r"$\frac1N\sum_i \delta(z - z_i)$ puts all its mass on N points, and a prior sample lands between them. "
         "A VAE's $q_\\phi(z\\mid x_i)$ is a Gaussian with full support: the mixture $\\frac1N\\sum_i q_\\phi(z\\mid x_i)$ "
