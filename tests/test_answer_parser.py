@@ -105,3 +105,23 @@ def test_random_strings_give_a_number_or_a_clear_error():
             assert str(exc).startswith("could not read your answer: ")
         else:
             assert math.isfinite(value)
+
+
+# ----------------------------------------------------------------------------- thousands separators vs decimal commas
+
+@pytest.mark.parametrize("text, value", [("1,000,000", 1_000_000.0), ("1,000.5", 1000.5), ("12,345,678.25", 12_345_678.25),
+                                         ("2 * 1,000,000", 2_000_000.0), ("0,25", 0.25), ("0,250", 0.25),
+                                         ("24,1137", 24.1137), ("1,5", 1.5), ("-0,5", -0.5)])
+def test_thousands_separators_and_decimal_commas(text, value):
+    assert parse_answer(text).value == pytest.approx(value)
+
+
+@pytest.mark.parametrize("text", ["1,000", "12,345", "-1,000", "1,000 nats", "999,999"])
+def test_an_ambiguous_comma_is_refused_never_read_as_a_decimal(text):
+    with pytest.raises(AnswerError) as exc:
+        parse_answer(text)
+    assert isinstance(exc.value, ValueError) and "ambiguous" in str(exc.value)
+    number = text.lstrip("-").split()[0]
+    assert repr(number) in str(exc.value)               # names what it could not read
+    head, tail = number.split(",")
+    assert f"{head}{tail}" in str(exc.value) and f"{head}.{tail}" in str(exc.value)   # says how to write it

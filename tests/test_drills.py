@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import numpy as np
+
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz   # numpy < 2.0 names it trapz
 import pytest
 import sympy as sp
 import torch
@@ -97,7 +99,9 @@ def test_answers_match_torch_distributions(by_kind, kind):
     seen = set()
     for d in by_kind[kind]:
         seen.add(d.difficulty)
-        assert d.unit in ("nats", "bits")
+        # numeric drills are in nats or bits; a multiple-choice drill's answer is an option number
+        assert d.unit == ("choice" if d.choices else d.unit) and d.unit in ("nats", "bits", "choice")
+        assert (d.unit == "choice") == (d.choices is not None)
         assert d.answer == pytest.approx(independent_answer(kind, d.params, d.unit), rel=1e-9, abs=1e-9), d.question
         assert json.loads(json.dumps(d.params)) == d.params        # plain JSON numbers/lists
     assert seen == {"easy", "hard"}
@@ -110,7 +114,7 @@ def test_standard_normal_answers_match_numerical_integration(by_kind):
         x = np.linspace(mu - 12 * sigma, mu + 12 * sigma, 200_001)
         log_p = -0.5 * ((x - mu) / sigma) ** 2 - math.log(sigma * math.sqrt(2 * math.pi))
         log_q = -0.5 * x**2 - 0.5 * math.log(2 * math.pi)
-        nats = np.trapezoid(np.exp(log_p) * (log_p - log_q), x)
+        nats = _trapezoid(np.exp(log_p) * (log_p - log_q), x)
         assert d.answer == pytest.approx(nats / LN2 if d.unit == "bits" else nats, rel=1e-7)
 
 
@@ -277,6 +281,9 @@ def test_choice_questions(by_kind):
         if not d.choices:
             continue
         right = int(d.answer)
+        # shown as an option, never as a quantity ("answer = 2.0000 nats" was the bug)
+        assert d.unit == "choice" and d.answer_text() == f"choice {right} ({d.choices[right - 1]})"
+        assert "nats" not in d.answer_text() and "nats" not in d.solution.rsplit("**Answer:**", 1)[-1]
         assert drills.check(d, str(right)).correct
         assert drills.check(d, f" {right}. ").correct
         wrong = 1 if right != 1 else 2
@@ -316,7 +323,8 @@ def test_cli_json_lines_match_generate_and_recompute_from_params(capsys):
     expected = drills.generate(25, 7)
     for row, d in zip(rows, expected):
         assert REQUIRED <= row.keys()
-        assert isinstance(row["answer"], float) and row["unit"] in ("nats", "bits")
+        assert isinstance(row["answer"], float)
+        assert row["unit"] == "choice" if "choices" in row else row["unit"] in ("nats", "bits")
         assert set(row["params"]) <= PLAIN_NAMES
         assert (row["kind"], row["question"], row["answer"]) == (d.kind, d.question, d.answer)
         assert row["answer"] == pytest.approx(independent_answer(row["kind"], row["params"], row["unit"]), rel=1e-9, abs=1e-9)
@@ -348,7 +356,8 @@ def test_sheet_markdown_and_html(tmp_path):
     assert md.count("## Problem") == 10                       # 5 questions + 5 answers
     for d in ds:
         assert d.question in md and d.solution in md
-    assert "MathJax" in page and "page-break-after: always" in page
+    assert "page-break-after: always" in page
+    assert "<math" in page and "<script" not in page and "MathJax" not in page      # math rendered at build time
     assert page.index("Problem 5") < page.index("class='page-break'") < page.index("Answer key")
     assert "<script>" not in drills.markdown_html("<script>alert(1)</script> $x_1$")
     with pytest.raises(ValueError, match=".md"):
@@ -397,3 +406,229 @@ def test_drill_session_widget_round_trip():
     with pytest.raises(ValueError, match="difficulty"):
         s.set_difficulty("medium")
     assert DrillSession(seed=4, kinds=["kl_standard_normal"], difficulty="easy").drill.question == d.question
+
+
+# ----------------------------------------------------------------------------- hostile CLI input (issue 14)
+
+def test_cli_refuses_a_huge_n_before_generating_anything(capsys, monkeypatch):
+    import vae_course.drills.__main__ as cli
+
+    def boom(*args, **kwargs):
+        raise AssertionError("generate must not be called for a refused --n")
+    monkeypatch.setattr(cli, "generate", boom)
+    for n in ("1000000000", str(drills.MAX_N + 1), "-1"):
+        with pytest.raises(SystemExit) as exc:
+            cli_main(["--n", n, "--json"])
+        err = capsys.readouterr().err
+        assert exc.value.code == 2 and "--n" in err and f"{drills.MAX_N:,}" in err
+    with pytest.raises(ValueError, match=r"\bn must be at most"):
+        drills.generate(drills.MAX_N + 1, 0)
+
+
+def test_check_refuses_a_thousands_separator_it_cannot_read():
+    d = drills.homework_drill()
+    result = drills.check(d, "24,113")          # a decimal comma with three digits: ambiguous, not 24113 and not silently 24.113
+    assert not result.correct and not result.readable and "ambiguous" in result.feedback
+    assert drills.check(d, "24,1137").correct    # four digits after the comma: a decimal comma
+
+
+def test_a_failed_sheet_write_leaves_no_tmp_file(tmp_path, capsys):
+    ds = drills.generate(2, 0)
+    (tmp_path / "sheet.html").mkdir()            # the HTML target is a folder: moving the file there fails
+    with pytest.raises(OSError):
+        drills.write_sheet(ds, tmp_path / "sheet.md")
+    assert not list(tmp_path.glob("*.tmp"))
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["--n", "2", "--sheet", str(tmp_path / "sheet.md")])
+    assert exc.value.code == 2 and "--sheet" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+# ----------------------------------------------------------------------------- the whole-lecture mock exam (issue 17)
+
+EXAM_SEEDS = range(6)
+EXAM_N = 45            # five rounds through the nine topics per seed
+
+
+@pytest.fixture(scope="module")
+def exam_questions():
+    return [d for seed in EXAM_SEEDS for d in drills.exam(EXAM_N, seed)]
+
+
+def _exam_answer(d) -> float:
+    """Each numeric exam question recomputed from its params with torch, independently of the package."""
+    P = d.params
+    t = lambda x: torch.tensor(x, dtype=torch.float64)   # noqa: E731
+    if d.kind == "elbo_value":
+        nats = P["recon"] - P["kl"]
+    elif d.kind == "elbo_gap":
+        nats = P["log_px"] - P["elbo"]
+    elif d.kind == "iwae":
+        nats = float(torch.logsumexp(t(P["logw"]), 0) - math.log(len(P["logw"])))
+    elif d.kind == "free_bits":
+        nats = float(torch.clamp(t(P["kl_per_dim"]), min=P["free_bits"]).sum())
+    elif d.kind == "beta_loss":
+        nats = P["distortion"] + P["beta"] * P["rate"]
+    elif d.kind == "vq_rate":
+        cell = Categorical(probs=torch.full((P["num_codes"],), 1.0 / P["num_codes"], dtype=torch.float64))
+        nats = float(cell.entropy()) * P["grid"][0] * P["grid"][1]
+    elif d.kind == "cvae_kl":
+        nats = _kl_normal(P["mu1"], P["sigma1"], P["mu2"], P["sigma2"])
+    elif d.kind == "bits_per_dim":
+        nats = P["nll_nats"] / P["dims"]
+    elif d.kind in drills.KINDS:
+        return independent_answer(d.kind, P, d.unit)
+    else:
+        raise AssertionError(f"no independent computation for {d.kind}")
+    return nats / LN2 if d.unit == "bits" else nats
+
+
+def test_exam_covers_every_topic_in_every_round_and_the_four_problem_types(exam_questions):
+    assert set(drills.TOPICS) == {"kl", "elbo", "reparameterization", "autoencoders", "posterior_collapse",
+                                  "beta_vae", "vq_vae", "conditional_vae", "generative_models"}
+    for seed in EXAM_SEEDS:
+        qs = drills.exam(len(drills.TOPICS), seed)
+        assert sorted(d.topic for d in qs) == sorted(drills.TOPICS)        # any 9 consecutive: all topics
+    assert {d.problem_type for d in exam_questions} == set(drills.PROBLEM_TYPES)
+    assert {d.topic for d in exam_questions if d.problem_type == "compute"} >= {"kl", "elbo", "vq_vae", "beta_vae"}
+    kinds = {d.kind for d in exam_questions}
+    assert {"iwae", "elbo_order", "holes_order", "holes_why", "vq2_levels", "free_bits", "cvae_kl"} <= kinds
+
+
+def test_exam_is_deterministic_for_a_seed_and_differs_between_seeds():
+    a, b = drills.exam(20, 4), drills.exam(20, 4)
+    assert [d.to_dict() for d in a] == [d.to_dict() for d in b]
+    assert [d.question for d in drills.exam(8, 4)] == [d.question for d in a[:8]]     # prefix-stable
+    assert [d.question for d in drills.exam(20, 5)] != [d.question for d in a]
+
+
+def test_exam_answers_match_independent_computations(exam_questions):
+    for d in exam_questions:
+        if d.choices:
+            assert d.unit == "choice" and float(d.answer).is_integer() and 1 <= d.answer <= len(d.choices)
+            continue
+        assert d.unit in ("nats", "bits")
+        assert d.answer == pytest.approx(_exam_answer(d), rel=1e-9, abs=1e-9), d.question
+
+
+def test_every_exam_answer_typed_back_is_accepted_and_every_wrong_option_explained(exam_questions):
+    for d in exam_questions:
+        assert d.solution and d.question and "**Answer:**" in d.solution
+        if d.choices:
+            right = int(d.answer)
+            assert drills.check(d, str(right)).correct
+            assert f"choice {right}" in d.solution
+            for k in range(1, len(d.choices) + 1):
+                if k != right:
+                    res = drills.check(d, str(k))
+                    assert not res.correct and res.mistake == "wrong_choice"
+                    assert len(res.feedback) > len(f"Not this one ({d.choices[k - 1]}).") + 10   # says why
+        else:
+            assert drills.check(d, f"{d.answer:.6g}").correct
+            assert drills.check(d, f"{d.answer:.6g} {d.unit}").correct
+            for name, wrong in d.mistakes:            # every named slip, typed, is recognised (or within tolerance)
+                if math.isfinite(wrong) and not drills.within_tolerance(wrong, d.answer):
+                    res = drills.check(d, f"{wrong:.6g}")
+                    assert not res.correct and res.mistake is not None and name in drills.MISTAKES
+
+
+def test_exam_misconceptions_the_course_corrects():
+    qs = [d for seed in range(40) for d in drills.exam(9, seed) if d.kind == "vq2_levels"]
+    assert qs
+    for d in qs:
+        right = d.choices[int(d.answer) - 1]
+        assert "top level is a 32×32" in right and "coarse" in right           # the notes' swap, corrected
+        swapped = next(i for i, c in enumerate(d.choices, 1) if c.startswith("the top level is a 64×64"))
+        assert "swap" in drills.check(d, str(swapped)).feedback
+    import random
+
+    from vae_course.drills.exam import ordering_drill
+    d = ordering_drill("t", random.Random(3), "Order:", ["s1", "s2", "s3", "s4"], "why")
+    right = d.choices[int(d.answer) - 1].split(" → ")
+    listing = dict(line[4:].split(".** ") for line in d.question.splitlines() if line.startswith("- **"))
+    assert [listing[label] for label in right] == ["s1", "s2", "s3", "s4"]
+
+
+def test_exam_json_rows_carry_topic_and_keep_the_drill_fields(capsys):
+    assert cli_main(["--exam", "--n", "18", "--seed", "2", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 18
+    for row, d in zip(rows, drills.exam(18, 2)):
+        assert REQUIRED | {"topic", "problem_type"} <= row.keys()
+        assert row["topic"] in drills.TOPICS and row["problem_type"] in drills.PROBLEM_TYPES
+        assert isinstance(row["answer"], float) and (row["question"], row["answer"]) == (d.question, d.answer)
+        assert row["unit"] == ("choice" if "choices" in row else row["unit"]) and row["unit"] in ("nats", "bits", "choice")
+    assert cli_main(["--n", "5", "--seed", "2", "--json"]) == 0                 # the plain drills: no topic field
+    assert all("topic" not in json.loads(line) for line in capsys.readouterr().out.splitlines())
+    for bad, says in ((["--exam", "--topics", "nope"], "unknown topic"), (["--topics", "kl"], "--topics needs --exam"),
+                      (["--exam", "--kinds", "concept"], "--kinds")):
+        with pytest.raises(SystemExit) as exc:
+            cli_main(bad)
+        assert exc.value.code == 2 and says in capsys.readouterr().err
+    with pytest.raises(ValueError, match="topic"):
+        drills.exam(3, 0, topics="kl,nope")
+    with pytest.raises(ValueError, match=r"\bn must be"):
+        drills.exam(drills.MAX_N + 1, 0)
+
+
+def test_the_exam_sheet_prints_offline(tmp_path, capsys):
+    assert cli_main(["--exam", "--n", "27", "--seed", "1", "--sheet", str(tmp_path / "exam.md")]) == 0
+    page = (tmp_path / "exam.html").read_text(encoding="utf-8")
+    import re
+    assert not re.search(r"(?:https?:|ftp:)?//[\w.-]+\.\w", page), "no external URL (CDN, font, script)"
+    assert "<script" not in page and "<link" not in page and "@import" not in page and "src=" not in page
+    assert page.count("<math") >= 27 and "<mfrac>" in page and "<msup>" in page          # math rendered to MathML
+    outside_math = re.sub(r"<math.*?</math>", "", page, flags=re.S)
+    assert "$" not in outside_math and "\\frac" not in outside_math and "class='latex'" not in page
+    assert "Revise:" in page and "Answer key" in page
+    md = (tmp_path / "exam.md").read_text(encoding="utf-8")
+    assert md.count("## Problem") == 2 * 27 and "Mock exam" in md
+
+
+def test_every_formula_the_drills_write_renders_to_mathml():
+    import re
+    ds = drills.generate(120, 21) + drills.exam(120, 21)
+    page = drills.sheet_html(ds)
+    assert "class='latex'" not in page                       # no formula fell back to source
+    leftovers = re.findall(r"<m(?:i|o|n|text)[^>]*>([^<]*\\[^<]*)</m", page)
+    assert leftovers == [], leftovers[:5]                     # no unknown \command left as text
+    assert "<mi>&</mi>" not in page
+
+
+def test_mock_exam_widget_scores_per_topic_and_says_what_to_revise():
+    from vae_course.widgets.drills import MockExam
+
+    now = [0.0]
+    exam = MockExam(n=9, seed=3, time_limit=10, clock=lambda: now[0])
+    assert len(exam.questions) == 9 and {d.topic for d in exam.questions} == set(drills.TOPICS)
+    right_topic, wrong_topic = exam.questions[0].topic, exam.questions[1].topic
+    d0 = exam.drill
+    assert exam.answer(str(int(d0.answer)) if d0.choices else f"{d0.answer:.6g}").correct
+    exam.next()
+    d1 = exam.drill
+    wrong = str(int(d1.answer) % len(d1.choices) + 1) if d1.choices else f"{d1.answer * 3 + 7:.4f}"
+    assert not exam.answer(wrong).correct
+    assert exam.answer(str(int(d1.answer)) if d1.choices else f"{d1.answer:.6g}").correct
+    assert not exam.results[1].correct                       # the first answer is the one that counts
+    assert exam.answer("import os").readable is False and 1 in exam.results
+    exam.next()
+    exam.reveal()
+    d2 = exam.drill
+    exam.answer(str(int(d2.answer)) if d2.choices else f"{d2.answer:.6g}")
+    assert 2 not in exam.results                              # revealed first: scores nothing
+    now[0] = 601.0                                            # past the 10-minute limit
+    exam.next()
+    d3 = exam.drill
+    exam.answer(str(int(d3.answer)) if d3.choices else f"{d3.answer:.6g}")
+    assert 3 not in exam.results and 3 in exam.late and exam.time_left() == 0
+    scores = exam.scores()
+    assert scores[right_topic] == (1, 1) and scores[wrong_topic] == (0, 1) and sum(b for _, b in scores.values()) == 9
+    revise = {label for label, _, _ in exam.to_revise()}
+    assert drills.TOPICS[wrong_topic].label in revise and drills.TOPICS[right_topic].label not in revise
+    report = exam.finish()
+    assert "Score: 1 / 9" in report and "What to revise" in report
+    assert drills.TOPICS[wrong_topic].lecture.rsplit("/", 1)[-1] in report
+    with pytest.raises(ValueError, match="time_limit"):
+        MockExam(n=3, seed=0, time_limit=-1)
+    with pytest.raises(ValueError, match=r"\bi must"):
+        exam.go(99)

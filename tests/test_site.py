@@ -7,7 +7,7 @@ pytest.importorskip("latex2mathml", reason="the site extra is not installed (pip
 
 from vae_course.site import WIDGET_MIME, _strip_widgets, _widget_notes, _with_explorer  # noqa: E402
 from vae_course.site.latent_tiles import tile_sheet  # noqa: E402
-from vae_course.site.mathml import to_mathml  # noqa: E402
+from vae_course.mathml import to_mathml  # noqa: E402
 
 
 def test_math_becomes_mathml_including_aligned_blocks():

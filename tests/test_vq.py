@@ -105,3 +105,75 @@ def test_bad_arguments_raise():
         VectorQuantizer(code_dim=4)(torch.zeros(2, 3, 7, 7))
     with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
         VQVAE().loss_terms(torch.zeros(2, 28, 28))
+
+
+# ----------------------------------------------------------------------------- dead codes, learned prior, VQ-VAE-2
+
+def test_dead_codes_counts_codes_no_image_chooses():
+    from vae_course.vq import dead_codes
+    torch.manual_seed(0)
+    model = VQVAE(num_codes=8, code_dim=4, hidden=8).eval()
+    x = torch.rand(5, 1, 28, 28)
+    used = set(model.codes(x).reshape(-1).tolist())
+    assert dead_codes(model, x) == 8 - len(used)
+    with pytest.raises(TypeError, match="model"):
+        dead_codes(torch.nn.Linear(2, 2), x)
+
+
+def test_code_prior_matches_counting_by_hand():
+    from vae_course.vq import CodePrior
+    grids = torch.tensor([[[0, 1]], [[0, 2]], [[1, 2]]])          # N=3 grids of 1×2 cells, K=3
+    prior = CodePrior(grids, num_codes=3, alpha=1.0)
+    # cell 0 saw codes 0,0,1 -> (2+1, 1+1, 0+1)/6; cell 1 saw 1,2,2 -> (1, 2, 3)/6
+    expected = -(math.log(3 / 6) + math.log(3 / 6))             # grid [[0, 2]]
+    assert prior.rate(torch.tensor([[[0, 2]]])).item() == pytest.approx(expected)
+    assert prior.uniform_rate() == pytest.approx(2 * math.log(3))
+    # probabilities of each cell sum to one: the rate of every possible grid, as probabilities, sums to 1
+    every = torch.tensor([[[a, b]] for a in range(3) for b in range(3)])
+    assert torch.exp(-prior.rate(every)).sum().item() == pytest.approx(1.0)
+    draws = prior.sample(4000, generator=torch.Generator().manual_seed(0))
+    assert draws.shape == (4000, 1, 2)
+    assert (draws[:, 0, 0] == 0).float().mean().item() == pytest.approx(0.5, abs=0.03)
+
+
+@pytest.mark.parametrize("bad, match", [(torch.zeros(2, 3), "indices"), (torch.zeros(0, 2, 2, dtype=torch.long), "indices"),
+                                        (torch.full((1, 2, 2), 5), "indices")])
+def test_code_prior_rejects_bad_grids(bad, match):
+    from vae_course.vq import CodePrior
+    with pytest.raises(ValueError, match=match):
+        CodePrior(bad, num_codes=4)
+    with pytest.raises(ValueError, match="alpha"):
+        CodePrior(torch.zeros(1, 2, 2, dtype=torch.long), num_codes=4, alpha=float("nan"))
+
+
+def test_hierarchy_levels_of_vq_vae_2():
+    from vae_course.vq import hierarchy_levels
+    bottom, top = hierarchy_levels(256, (4, 2))
+    assert (bottom["level"], bottom["grid"], bottom["codes"], bottom["pixels_per_code"]) == ("bottom", 64, 4096, 4)
+    assert (top["level"], top["grid"], top["codes"], top["pixels_per_code"]) == ("top", 32, 1024, 8)
+    assert [lv["grid"] for lv in hierarchy_levels(1024, (8, 2, 2))] == [128, 64, 32]
+    with pytest.raises(ValueError, match="image_size"):
+        hierarchy_levels(30, (4, 2))
+    with pytest.raises(ValueError, match="factors"):
+        hierarchy_levels(256, (1,))
+
+
+@pytest.mark.parametrize("qid, right", [("vq_loss_roles", 2), ("dead_code_gradient", 1)])
+def test_vq_understanding_questions_explain_every_wrong_option(qid, right):
+    from vae_course.checks import get
+    (check,) = get(qid).checks
+    assert check.test(right) is True
+    hints = {k: check.test(k) for k in (1, 2, 3, 4) if k != right}
+    assert all(isinstance(h, str) and len(h) > 40 for h in hints.values()) and len(set(hints.values())) == 3
+    for bad in (True, 2.0, "2", 0, 5):
+        assert isinstance(check.test(bad), str)
+
+
+def test_a_never_chosen_code_gets_no_gradient():
+    """The fact behind exercise 09's predict-then-measure question, measured independently here."""
+    vq = _quantizer(torch.tensor([[0.0, 0.0], [1.0, 1.0], [9.0, 9.0]]))
+    z_e = (torch.rand(4, 2, 2, 2, generator=torch.Generator().manual_seed(1)) - 0.2).requires_grad_()
+    out = vq(z_e)
+    ((out.z_q ** 2).sum() + out.codebook_loss + 0.25 * out.commitment_loss).backward()
+    assert 2 not in out.indices.unique().tolist()
+    assert float(vq.codebook.grad[2].abs().sum()) == 0.0 and float(vq.codebook.grad[:2].abs().sum()) > 0

@@ -2,7 +2,11 @@
 
 The text is never evaluated as Python (no ``eval``, no ``sympify``): only these pieces are understood
 
-* numbers: ``3``, ``0.25``, ``.5``, ``0,25`` (comma decimal), ``1.5e-3`` (scientific);
+* numbers: ``3``, ``0.25``, ``.5``, ``0,25`` (comma decimal), ``1.5e-3`` (scientific), and
+  thousands separators where they cannot be a decimal comma: ``1,000,000`` and ``1,000.5``. A lone
+  group of three digits after a comma (``1,000``, ``12,345``) could be either, so it is refused with
+  a message asking for ``1000`` or ``1.000``, never read silently as one or the other
+  (``0,250`` starts with 0, so it is a decimal comma: 0.25);
 * operators: ``+ - * / ^ **`` and the typeset ``− × · ÷``; ``²`` and ``³`` as powers; ``½ ¼ ¾``;
 * parentheses ``( ) [ ]``; implicit products such as ``2pi``, ``3 ln 2``, ``1/2(36+16)``;
 * functions ``ln``, ``log`` (both natural), ``log2``, ``log10``, ``exp``, ``sqrt`` / ``√``, with or
@@ -49,6 +53,7 @@ _TRANSLATE = str.maketrans({
 })
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
+  | (?P<grouped>\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,.]))
   | (?P<number>(?:\d+(?:[.,]\d+)?|[.,]\d+)(?:[eE][+-]?\d+(?![.\d]))?)
   | (?P<word>log_?(?:2|10)(?![\d.,])|[A-Za-z]+)
   | (?P<op>\*\*|[-+*/^()])
@@ -79,6 +84,21 @@ class _Tok:
     value: float = 0.0
 
 
+def _grouped_number(s: str) -> str:
+    """Digits with commas between groups of three: thousands separators, or an ambiguous decimal comma."""
+    head, *groups = s.split(",")
+    if head == "0":                                   # 0,250: a decimal comma (no one writes 0,250 for 250)
+        return s.replace(",", ".", 1) if len(groups) == 1 else _refuse_grouped(s)
+    if len(groups) == 1 and "." not in s:             # 1,000: a thousand, or one with a decimal comma?
+        raise AnswerError(f"{s!r} is ambiguous: write {head}{groups[0]} for the whole number, "
+                          f"or {head}.{groups[0]} with a decimal point")
+    return s.replace(",", "")                         # 1,000,000 or 1,000.5: thousands separators
+
+
+def _refuse_grouped(s: str) -> str:
+    raise AnswerError(f"{s!r} is not a number: use a decimal point, e.g. 0.25")
+
+
 def _tokenize(text: str) -> tuple[list[_Tok], str | None]:
     tokens: list[_Tok] = []
     pos = 0
@@ -88,6 +108,8 @@ def _tokenize(text: str) -> tuple[list[_Tok], str | None]:
             raise AnswerError(f"the character {text[pos]!r} (position {pos + 1}) is not allowed; "
                               "use numbers, + - * / ^, parentheses, ln/log/exp/sqrt, pi and e")
         kind, s = m.lastgroup, m.group()
+        if kind == "grouped":
+            kind, s = "number", _grouped_number(s)
         if kind == "number":
             value = float(s.replace(",", "."))
             if not math.isfinite(value):

@@ -9,6 +9,11 @@ nearest codebook entry e_k (k = argmin_j ‖z_e − e_j‖²), and the decoder s
   (keeps the encoder near its codes), codebook usage and perplexity, and re-seeding of dead codes.
 * :class:`VQVAE`: conv encoder → quantizer → conv decoder with a Bernoulli likelihood;
   ``loss_terms(x)`` = −log p_θ(x|z_q) + ‖sg[z_e] − e‖² + β_c ‖z_e − sg[e]‖², so ``train.fit`` trains it.
+* :func:`dead_codes`: how many codes a trained model never chooses on a set of images.
+* :class:`CodePrior`: a prior *learned* over the code grid (one categorical per grid cell, fitted by
+  counting), its rate −log p(k) in nats and samples from it; the uniform prior's rate is H·W·log K.
+* :func:`hierarchy_levels`: the grid sizes of a VQ-VAE-2 hierarchy (Razavi et al., 2019) for a given
+  image size and downsampling factors (256² images: bottom 64×64, top 32×32).
 
 sg[·] is the stop-gradient, ``.detach()`` in code. Losses are summed over the grid and the code
 dimensions and averaged over the batch ("per image", like the reconstruction term in nats).
@@ -24,7 +29,7 @@ import torch.nn.functional as F
 
 from .losses import bernoulli_log_likelihood, check_images
 
-__all__ = ["VQOutput", "VectorQuantizer", "VQVAE", "perplexity"]
+__all__ = ["VQOutput", "VectorQuantizer", "VQVAE", "perplexity", "dead_codes", "CodePrior", "hierarchy_levels"]
 
 
 class VQOutput(NamedTuple):
@@ -204,3 +209,89 @@ class VQVAE(nn.Module):
     def decode_indices(self, indices: torch.Tensor) -> torch.Tensor:
         """Images in [0, 1] decoded from a (B, 7, 7) grid of code indices."""
         return torch.sigmoid(self.decode(self.quantizer.lookup(indices.to(self.quantizer.codebook.device))))
+
+
+# ----------------------------------------------------------------------------- usage, learned prior, VQ-VAE-2
+
+@torch.no_grad()
+def dead_codes(model: VQVAE, x: torch.Tensor) -> int:
+    """The number of codebook entries that are the nearest code for no grid cell of any image in ``x``."""
+    if not isinstance(model, VQVAE):
+        raise TypeError(f"model must be a VQVAE, got {type(model).__name__}")
+    used = torch.bincount(model.codes(x).reshape(-1), minlength=model.num_codes)
+    return int((used == 0).sum())
+
+
+class CodePrior:
+    """A learned prior over a grid of code indices: an independent categorical for every grid cell,
+    p(k) = Π_{ij} π_ij(k_ij), fitted by counting with add-α smoothing,
+    π_ij(k) = (n_ij(k) + α) / (N + α K) (the posterior mean under a Dirichlet(α) prior).
+
+    The simplest prior *learned* over the codes, and a lower bound on what it buys: VQ-VAE and
+    VQ-VAE-2 fit an autoregressive PixelCNN over the grid instead, which also models how
+    neighbouring codes go together. ``rate(indices)`` is −log p(k) in nats per image, the term
+    that replaces the uniform prior's constant H·W·log K in the negative ELBO.
+    """
+
+    def __init__(self, indices: torch.Tensor, num_codes: int, alpha: float = 0.5):
+        if not isinstance(indices, torch.Tensor) or indices.ndim != 3 or indices.is_floating_point() or not len(indices):
+            raise ValueError(f"indices must be a non-empty integer grid (N, H, W), got "
+                             f"{getattr(indices, 'dtype', type(indices).__name__)} {tuple(getattr(indices, 'shape', ()))}")
+        if isinstance(num_codes, bool) or not isinstance(num_codes, int) or num_codes < 1:
+            raise ValueError(f"num_codes must be a positive integer, got {num_codes!r}")
+        if indices.min() < 0 or indices.max() >= num_codes:
+            raise ValueError(f"indices must lie in [0, {num_codes - 1}]")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
+            raise ValueError(f"alpha must be a number > 0, got {alpha!r}")
+        n, h, w = indices.shape
+        self.num_codes, self.shape = num_codes, (h, w)
+        flat = indices.reshape(n, h * w).long().cpu()
+        counts = torch.zeros(h * w, num_codes, dtype=torch.float64)
+        counts.scatter_add_(1, flat.t(), torch.ones(h * w, n, dtype=torch.float64))
+        self.log_probs = torch.log((counts + alpha) / (n + alpha * num_codes))   # (H·W, K)
+
+    def rate(self, indices: torch.Tensor) -> torch.Tensor:
+        """−log p(k) in nats for each grid of ``indices`` (N, H, W): a tensor of N values."""
+        if not isinstance(indices, torch.Tensor) or tuple(indices.shape[1:]) != self.shape or indices.is_floating_point():
+            raise ValueError(f"indices must be an integer grid (N, {self.shape[0]}, {self.shape[1]})")
+        flat = indices.reshape(len(indices), -1).long().cpu()
+        if len(flat) and (flat.min() < 0 or flat.max() >= self.num_codes):
+            raise ValueError(f"indices must lie in [0, {self.num_codes - 1}]")
+        return -self.log_probs.gather(1, flat.t()).sum(0)
+
+    def uniform_rate(self) -> float:
+        """H·W·log K: the rate of every grid under the uniform prior, in nats."""
+        return self.shape[0] * self.shape[1] * math.log(self.num_codes)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` grids of codes drawn from the prior, (n, H, W)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        draws = torch.multinomial(self.log_probs.exp(), n, replacement=True, generator=generator)   # (H·W, n)
+        return draws.t().reshape(n, *self.shape)
+
+
+def hierarchy_levels(image_size: int, factors=(4, 2)) -> list[dict]:
+    """The latent grids of a hierarchical VQ-VAE (VQ-VAE-2) for square images of side ``image_size``.
+
+    ``factors``: the downsampling of each encoder stage, from the image up. VQ-VAE-2 on 256×256
+    ImageNet uses (4, 2): the bottom encoder divides the side by 4 (a 64×64 grid of codes, each
+    summarising a 4×4 patch), the top encoder divides that by 2 again (32×32, each code covering
+    8×8 pixels). Returns one dict per level, bottom first: ``level`` ('bottom', then 'top';
+    'middle' in between for three stages), ``grid`` (side of the code grid), ``codes`` (grid²),
+    ``pixels_per_code`` (the side of the image patch one code summarises).
+    """
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+        raise ValueError(f"image_size must be a positive integer, got {image_size!r}")
+    factors = tuple(factors)
+    if not 1 <= len(factors) <= 3 or any(isinstance(f, bool) or not isinstance(f, int) or f < 2 for f in factors):
+        raise ValueError(f"factors must be 1 to 3 integers ≥ 2, got {factors!r}")
+    names = {1: ["bottom"], 2: ["bottom", "top"], 3: ["bottom", "middle", "top"]}[len(factors)]
+    levels, stride = [], 1
+    for name, f in zip(names, factors):
+        stride *= f
+        if image_size % stride:
+            raise ValueError(f"image_size {image_size} is not divisible by the total downsampling {stride}")
+        grid = image_size // stride
+        levels.append({"level": name, "grid": grid, "codes": grid * grid, "pixels_per_code": stride})
+    return levels

@@ -145,3 +145,29 @@ def _(answer):
     if close(got, math.log(64)):
         return "that is one cell: the grid has 49 of them"
     return close(got, ref)
+
+
+# ----------------------------------------------------------------------------- q5, q6: understanding, multiple choice
+def _choice_check(q, right: int, why_wrong: dict[int, str], n: int = 4):
+    """Register the check of a multiple-choice answer (the option number); a wrong option's hint says why it is wrong."""
+    @q.check("the right option", hint="answer with the number of one option")
+    def _(answer):
+        if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)) or not 1 <= int(answer) <= n:
+            return f"answer with one option number, 1 to {n} (an int), got {answer!r}"
+        return True if int(answer) == right else why_wrong[int(answer)]
+
+
+q = question("vq_loss_roles", 1, "what the codebook loss ‖sg[z_e] − e_k‖² trains (multiple choice)")
+_choice_check(q, 2, {
+    1: "keeping the encoder near its code is the commitment loss ‖z_e − sg[e_k]‖²; here the stop-gradient sits on z_e, "
+       "so the encoder gets no gradient from this loss",
+    3: "the decoder is trained by the reconstruction term; the codebook loss does not involve the decoder at all",
+    4: "only the chosen code e_k appears in the loss; a code no encoder output chooses gets no gradient (a dead code)",
+})
+
+q = question("dead_code_gradient", 1, "predict, then measure: the gradient a never-chosen code receives")
+_choice_check(q, 1, {
+    2: "the codebook loss ‖sg[z_e] − e_k‖² only contains the chosen codes e_k: an unchosen code is not in it",
+    3: "the straight-through estimator copies the decoder's gradient to z_e, the encoder output, never to the codebook",
+    4: "the commitment loss has sg[e_k]: it sends no gradient to any code, chosen or not",
+})

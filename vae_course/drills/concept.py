@@ -1,8 +1,8 @@
 """Concept checks with a definite answer: which direction is larger, is KL symmetric, when is it
 zero (its minimum over μ₂), what it becomes as σ → 0, 1 or ∞.
 
-Choice questions have ``answer`` = the number of the right choice (1, 2, ...); which one is right
-is decided by SymPy (exact differences, ``sympy.limit``), never typed in by hand.
+Choice questions have ``answer`` = the number of the right choice (1, 2, ...) and ``unit`` =
+'choice' (it is an option, not a quantity in nats); which one is right is decided by SymPy (exact differences, ``sympy.limit``), never typed in by hand.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import sympy as sp
 from .. import symbolic as S
 from ..info import kl_normal
 from ..symbolic import Step
-from .core import Drill, cached_steps, kl_normal_exact, num, pick_decimal, solution_markdown, tex
+from .core import CHOICE_UNIT, Drill, cached_steps, kl_normal_exact, num, pick_decimal, solution_markdown, tex
 
 __all__ = ["concept"]
 
@@ -171,6 +171,6 @@ def concept(rng: random.Random, hard: bool, unit: str) -> Drill:
     steps.append(Step("the right choice", r"\text{choice}", exact, same_as_previous=False))
     final = f"**Answer:** choice {right}: {choices[right - 1]}."
     aliases = {str(i): i for i in range(1, len(choices) + 1)} | words
-    return Drill("concept", "hard" if hard else "easy", question, exact, float(right), "nats",
-                 solution_markdown(lines, None, float(right), "nats", final=final), params, steps,
+    return Drill("concept", "hard" if hard else "easy", question, exact, float(right), CHOICE_UNIT,
+                 solution_markdown(lines, None, float(right), CHOICE_UNIT, final=final), params, steps,
                  [], choices, feedback, aliases)

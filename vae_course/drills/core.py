@@ -12,11 +12,13 @@ import sympy as sp
 from .. import symbolic as S
 from ..symbolic import Step
 
-__all__ = ["Drill", "UNITS", "LN2", "REL_TOL", "ABS_TOL", "TOLERANCE_TEXT", "within_tolerance",
+__all__ = ["Drill", "UNITS", "CHOICE_UNIT", "LN2", "REL_TOL", "ABS_TOL", "TOLERANCE_TEXT", "within_tolerance",
            "num", "tex", "kl_normal_exact", "pick_decimal", "to_unit", "solution_markdown", "cached_steps"]
 
 LN2 = math.log(2.0)
 UNITS = ("nats", "bits")
+#: the ``unit`` of a multiple-choice drill: its ``answer`` is the number of the right option, not a quantity
+CHOICE_UNIT = "choice"
 REL_TOL = 0.005   # 0.5 %
 ABS_TOL = 0.005   # enough for an answer rounded to 2 decimals
 TOLERANCE_TEXT = "within ±0.5 % of the exact value or ±0.005, whichever is larger"
@@ -32,7 +34,9 @@ class Drill:
     """One exam-style problem.
 
     ``question`` and ``solution`` are Markdown with LaTeX; ``exact`` is the answer as a SymPy
-    expression and ``answer`` its float (for choice questions: the number of the right choice);
+    expression and ``answer`` its float. Numeric drills have ``unit`` 'nats' or 'bits'; multiple-choice
+    drills (``choices`` set) have ``unit`` = :data:`CHOICE_UNIT` ('choice') and ``answer`` = the
+    1-based number of the right option, which :meth:`answer_text` shows as "choice 2: ...";
     ``params`` holds the numbers that define the problem under plain names (``mu``, ``sigma``,
     ``mu1`` ... ``logvar``, ``p``, ``q``); ``steps`` is the derivation with the numbers put in
     (its last expression is the answer); ``mistakes`` lists (name, value) pairs: the value a
@@ -53,6 +57,20 @@ class Drill:
     choice_feedback: dict[int, str] | None = field(default=None, repr=False)
     aliases: dict[str, int] | None = field(default=None, repr=False)
     id: str = ""
+    topic: str | None = None          # mock-exam questions only: a name from drills.exam.TOPICS
+    problem_type: str | None = None   # mock-exam questions only: one of drills.exam.PROBLEM_TYPES
+
+    @property
+    def is_choice(self) -> bool:
+        """True for a multiple-choice drill (``answer`` is an option number, not a quantity)."""
+        return self.choices is not None
+
+    def answer_text(self, digits: int = 4) -> str:
+        """The answer as a person should read it: "24.1137 nats", or "choice 2 (KL(q‖p) is larger)"."""
+        if self.is_choice:
+            k = int(self.answer)
+            return f"choice {k} ({self.choices[k - 1]})"
+        return f"{self.answer:.{digits}f} {self.unit}"
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (the CLI's ``--json`` line)."""
@@ -61,6 +79,9 @@ class Drill:
              "unit": self.unit, "solution": self.solution, "params": self.params}
         if self.choices is not None:
             d["choices"] = self.choices
+        if self.topic is not None:
+            d["topic"] = self.topic
+            d["problem_type"] = self.problem_type
         return d
 
 

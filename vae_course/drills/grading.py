@@ -36,6 +36,21 @@ MISTAKES = {
     "gave_kl": "That is KL(p‖q); the cross-entropy is H(p, q) = H(p) + KL(p‖q).",
     "forgot_weights": "It looks like the weights p(x) were left out: H(p) = −Σ p(x) log p(x).",
     "gave_location": "That is the μ₂ where the minimum is reached; the question asks for the smallest KL value.",
+    # mock-exam questions (drills.exam)
+    "kl_added": "It looks like the KL was added: the ELBO is the reconstruction term **minus** the KL.",
+    "iwae_mean_of_logs": "That is the average of the log-weights (the ELBO estimate). The IWAE bound averages the "
+                         "weights themselves, then takes the log: log((1/K) Σ exp(log w_k)).",
+    "iwae_no_mean": "It looks like the 1/K went missing: log Σ w_k is larger than the bound by log K.",
+    "free_bits_plain_sum": "That is the plain sum of the KLs: free bits replaces each dimension's KL by max(λ, KL_j).",
+    "free_bits_min": "It looks like min(λ, KL_j) was used; free bits takes max(λ, KL_j) (below λ the penalty is the constant λ).",
+    "free_bits_clamped_zero": "It looks like λ was subtracted (max(KL_j − λ, 0)); free bits uses max(λ, KL_j).",
+    "beta_on_distortion": "It looks like β multiplied the distortion; the β-VAE loss is D + β·R, β weights the rate (KL).",
+    "beta_ignored": "That is the loss with β = 1 (the negative ELBO); the question's β weights the rate: D + β·R.",
+    "vq_one_cell": "That is the rate of one grid cell (log K); every cell of the grid carries one code: multiply by H·W.",
+    "vq_codes_not_log": "It looks like K itself was used; each cell costs log K (the log of the number of codes).",
+    "prior_mean_ignored": "That is the KL to N(0, 1); the conditional prior here is centred on m_y.",
+    "bpd_per_image": "That is bits per image; bits per dimension divides by the number of pixels as well.",
+    "bpd_times_ln2": "It looks like you multiplied by ln 2; nats → bits divides by ln 2.",
 }
 _EXAMPLE = "a number or an expression such as 1/2*(36+16-ln(16)-1)"
 
@@ -107,9 +122,10 @@ def check(drill: Drill, text: str) -> CheckResult:
     for name, wrong in drill.mistakes:
         if math.isfinite(wrong) and not within_tolerance(wrong, answer) and within_tolerance(value, wrong):
             return CheckResult(False, f"Not quite. {MISTAKES[name]}", value, mistake=name)
-    if value < 0:
-        return CheckResult(False, "Not quite: KL divergences and entropies are never negative (Gibbs' inequality).",
-                           value, mistake="negative")
+    if value < 0 <= answer:
+        why = ("KL divergences and entropies are never negative (Gibbs' inequality)" if drill.topic in (None, "kl")
+               else "this quantity cannot be negative")
+        return CheckResult(False, f"Not quite: {why}.", value, mistake="negative")
     if abs(value - answer) <= max(0.05, 0.05 * abs(answer)):
         return CheckResult(False, f"Close, but not within the tolerance ({TOLERANCE_TEXT}): "
                                   "check your rounding, keep 3–4 significant figures.", value, mistake="rounding")

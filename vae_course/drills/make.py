@@ -8,7 +8,7 @@ from .core import Drill
 from .discrete import discrete
 from .gaussian import diagonal, reverse, standard_normal, two_gaussians, vae_batch
 
-__all__ = ["KINDS", "KIND_LABELS", "DIFFICULTIES", "make_drill", "generate", "homework_drill"]
+__all__ = ["KINDS", "KIND_LABELS", "DIFFICULTIES", "MAX_N", "make_drill", "generate", "homework_drill"]
 
 #: kind name -> maker(rng, hard, unit) (in the order of the issue)
 KINDS = {
@@ -21,6 +21,8 @@ KINDS = {
     "concept": concept,                      # larger direction, symmetry, zero, limits
 }
 DIFFICULTIES = ("easy", "hard", "mixed")
+#: the most drills one call may ask for (each takes milliseconds of SymPy; a larger n is refused at once)
+MAX_N = 10_000
 #: short human-readable names (widget, exam sheet)
 KIND_LABELS = {
     "kl_standard_normal": "KL(N(μ,σ²) ‖ N(0,1))",
@@ -63,10 +65,12 @@ def generate(n: int, seed: int = 0, kinds=None, difficulty: str = "mixed") -> li
     """``n`` drills from the stream ``seed`` (the CLI prints the same ones for the same seed).
 
     ``kinds``: a list (or comma-separated string) of names from :data:`KINDS`; None = all.
-    ``difficulty``: 'easy', 'hard' or 'mixed'.
+    ``difficulty``: 'easy', 'hard' or 'mixed'. ``n`` is at most :data:`MAX_N`.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    if n > MAX_N:
+        raise ValueError(f"n must be at most {MAX_N:,} (got {n:,}); ask for several batches with different seeds")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an integer, got {seed!r}")
     kinds = _check_kinds(kinds)

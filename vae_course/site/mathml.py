@@ -1,27 +1,18 @@
-"""A Sphinx HTML math renderer that turns LaTeX into MathML at build time (latex2mathml).
+"""A Sphinx HTML math renderer that turns LaTeX into MathML at build time (:mod:`vae_course.mathml`).
 
 The page then needs no MathJax and no network: browsers render MathML Core natively. A formula
-latex2mathml cannot convert is shown as its LaTeX source in a ``<code>`` element and counted in
-``app.env.mathml_failures``, so the build can say how many there were.
+latex2mathml cannot convert is shown as its LaTeX source in a ``<code class="math-source">`` element (the
+browser test checks that lecture 01 has none) and listed in ``app.env.mathml_failures``.
 """
 from __future__ import annotations
 
 import html
 
 from docutils import nodes
-from latex2mathml.converter import convert
 
-__all__ = ["to_mathml", "setup"]
+from ..mathml import to_mathml
 
-
-def to_mathml(latex: str, display: str = "inline") -> str | None:
-    """MathML for ``latex`` (``display`` 'inline' or 'block'), or None when it cannot be converted."""
-    # latex2mathml knows split/align* but not amsmath's aligned, which has the same layout
-    latex = latex.strip().replace(r"\begin{aligned}", r"\begin{split}").replace(r"\end{aligned}", r"\end{split}")
-    try:
-        return convert(latex, display=display)
-    except Exception:  # latex2mathml raises many exception types for unsupported input
-        return None
+__all__ = ["setup"]
 
 
 def _fallback(self, latex: str, css: str) -> str:
