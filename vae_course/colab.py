@@ -95,8 +95,7 @@ def _update_notebook(nb: dict, url: str, badge_path: str, lecture: bool) -> dict
         raise ValueError("a course notebook starts with its title (a Markdown cell)")
     title = _source(cells[0])
     mark = badge(url, badge_path)
-    title = _BADGE_RE.sub("", title).rstrip()
-    lines = title.split("\n")
+    lines = [line for line in title.rstrip().split("\n") if not _BADGE_RE.fullmatch(line.strip())]
     title = "\n".join(lines[:1] + ([mark] if mark else []) + lines[1:]).rstrip()
     cells[0]["source"] = title
     existing = [i for i, c in enumerate(cells) if SETUP_TAG in c.get("metadata", {}).get("tags", [])]
