@@ -42,7 +42,7 @@ def test_outside_colab_the_setup_cell_does_nothing(monkeypatch):
 def test_on_colab_it_installs_from_the_url_and_pins_colabs_own_stack(monkeypatch):
     (args, constraints, kw), = _run_cell(colab.setup_cell_source(FORK), monkeypatch, on_colab=True)
     assert args[:4] == [sys.executable, "-m", "pip", "install"]
-    assert args[-1] == f"vae-course @ git+{FORK}"
+    assert args[-1] == f"git+{FORK}"      # the plain form every pip version reads
     assert "--upgrade" not in args and "-U" not in args and "--force-reinstall" not in args
     pins = dict(line.split("==") for line in constraints.split())
     for name in ("torch", "torchvision", "numpy", "matplotlib"):

@@ -57,7 +57,7 @@ if "google.colab" in sys.modules:
                 keep.write(f"{{name}}=={{importlib.metadata.version(name)}}\\n")
             except importlib.metadata.PackageNotFoundError:
                 pass
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", keep.name, f"vae-course @ git+{{REPOSITORY}}"],
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-c", keep.name, f"git+{{REPOSITORY}}"],
                    check=True)'''
 
 

@@ -237,6 +237,10 @@ class Worker:
         opened: list[int] = []
         if self.sandbox:
             python_dirs = _python_dirs()
+            for d in python_dirs:
+                if d == "/tmp" or d.startswith("/tmp/") or d == HOME or d.startswith(HOME + "/"):
+                    raise RuntimeError(f"the Python environment {d} lies under /tmp or {HOME}, which every sandbox "
+                                       "replaces with a private empty folder: create the environment elsewhere")
             for bad in self.forbidden:
                 for d in python_dirs + [str(pkg)]:
                     if bad == Path(d) or bad.is_relative_to(d):

@@ -15,7 +15,7 @@ import torch
 from . import as_float, call, close, question
 
 # ----------------------------------------------------------------------------- q1 style swap
-q = question("style_swap_code", 2, "style_swap(model, x, y, new_y): encode with the own label, decode with new_y")
+q = question("style_swap_code", 2, "style_swap(encode, decode, x, y, new_y): encode with the own label, decode with new_y")
 
 
 def _setup(seed: int = 0, n: int = 6):
@@ -48,7 +48,7 @@ def _as_images(out, n) -> torch.Tensor:
          hint="z = μ of q_φ(z|x, y) with the digit's own label y; images = sigmoid(decode(z, new_y))")
 def _(style_swap):
     model, x, y, new_y = _setup()
-    out = _as_images(call(style_swap, model, x, y, new_y), len(x))
+    out = _as_images(call(style_swap, model.encode, model.decode, x, y, new_y), len(x))
     with torch.no_grad():
         mu_new, _ = model.encode(x, new_y)
         wrong_label = torch.sigmoid(model.decode(mu_new, new_y))
@@ -64,8 +64,8 @@ def _(style_swap):
          hint="a draw z = μ + σ·ε changes every call; take μ (the first output of encode)")
 def _(style_swap):
     model, x, y, new_y = _setup(seed=3)
-    a = _as_images(call(style_swap, model, x, y, new_y), len(x))
-    b = _as_images(call(style_swap, model, x, y, new_y), len(x))
+    a = _as_images(call(style_swap, model.encode, model.decode, x, y, new_y), len(x))
+    b = _as_images(call(style_swap, model.encode, model.decode, x, y, new_y), len(x))
     return bool(torch.equal(a, b)) and bool(torch.allclose(a, _reference(model, x, y, new_y), atol=1e-5))
 
 

@@ -154,9 +154,14 @@ def _latent_explorer_html(meta: dict) -> str:
         '<img class="latent-sheet" src="../_static/latent/tiles.png" alt=""></div>')
 
 
+def _text_badges(markdown: str) -> str:
+    """"Open in Colab" badges as plain links: a badge is an image from the web, and the site loads nothing from it."""
+    return re.sub(r"\[!\[([^\]]*)\]\([^)]*\)\]\(([^)]*)\)", r"[\1](\2)", markdown)
+
+
 def _index_page(readme: str) -> str:
-    """The README as the home page, with a table of contents; links to files outside the site go to the repo."""
-    readme = re.sub(r"\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)\s*", "", readme)   # badges load images from the web
+    """The README as the home page, with a table of contents."""
+    readme = _text_badges(readme)
     toc = ("\n\n```{toctree}\n:hidden:\n:caption: Lectures\n:glob:\n\nnotebooks/*\n```\n\n"
            "```{toctree}\n:hidden:\n:caption: Exercises\n:glob:\n\nexercises/*\n```\n")
     return readme + toc
@@ -185,6 +190,9 @@ def build(out_dir, *, repo: Path | None = None, quiet: bool = True, model_2d=Non
             (src / folder).mkdir()
             for path in sorted((repo / folder).glob("*.ipynb")):
                 nb = json.loads(path.read_text(encoding="utf-8"))
+                for cell in nb["cells"]:
+                    if cell["cell_type"] == "markdown":
+                        cell["source"] = _text_badges("".join(cell["source"]))
                 call = STATIC_EXPLORERS.get(path.stem) if folder == "notebooks" else None
                 _widget_notes(nb, call)
                 if call and not _with_explorer(nb, call, explorers[path.stem]):
