@@ -35,7 +35,7 @@ def _versions() -> dict:
 
 def test_the_setup_cell_installs_the_course_and_keeps_the_stack(tmp_path):
     fork = tmp_path / "fork"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", REPO.as_uri(), str(fork)], check=True)
+    subprocess.run(["git", "clone", "-q", REPO.as_uri(), str(fork)], check=True)   # a full clone, as a fork is
     url = fork.as_uri()
     before = _versions()
     _run("-m", "pip", "uninstall", "-q", "-y", "vae-course")
