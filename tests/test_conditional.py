@@ -255,18 +255,18 @@ def _results(qid, answer):
 
 
 def test_exercise_checks_accept_right_answers_and_name_the_misconceptions():
-    def swap(model, x, y, new_y):
+    def swap(encode, decode, x, y, new_y):
         with torch.no_grad():
-            return torch.sigmoid(model.decode(model.encode(x, y)[0], new_y))
+            return torch.sigmoid(decode(encode(x, y)[0], new_y))
 
-    def swap_wrong_label(model, x, y, new_y):
+    def swap_wrong_label(encode, decode, x, y, new_y):
         with torch.no_grad():
-            return torch.sigmoid(model.decode(model.encode(x, new_y)[0], new_y))
+            return torch.sigmoid(decode(encode(x, new_y)[0], new_y))
 
-    def swap_sampled(model, x, y, new_y):
+    def swap_sampled(encode, decode, x, y, new_y):
         with torch.no_grad():
-            mu, logvar = model.encode(x, y)
-            return torch.sigmoid(model.decode(mu + torch.exp(0.5 * logvar) * torch.randn_like(mu), new_y))
+            mu, logvar = encode(x, y)
+            return torch.sigmoid(decode(mu + torch.exp(0.5 * logvar) * torch.randn_like(mu), new_y))
 
     assert _results("style_swap_code", swap) == [True, True]
     assert "encoded with the new label" in _results("style_swap_code", swap_wrong_label)[0]

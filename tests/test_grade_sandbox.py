@@ -163,9 +163,9 @@ def test_honest_submissions_keep_full_marks_beside_the_attacks(attacked):
 def test_a_real_assignment_scores_per_question_with_feedback(attacked):
     table = read_rows(attacked["out"])
     alice, carol = table["alice_04_reparameterization.ipynb"], table["carol/04_reparameterization.ipynb"]
-    assert (alice["student"], alice["total"], alice["max_total"], alice["status"]) == ("alice", "6", "6", "ok")
+    assert (alice["student"], alice["total"], alice["max_total"], alice["status"]) == ("alice", "8", "8", "ok")
     assert (alice["reparam_code"], alice["reparam_by_hand"], alice["reparam_gradient"]) == ("3", "1", "2")
-    assert (carol["student"], carol["reparam_by_hand"], carol["total"]) == ("carol", "0", "5")
+    assert (carol["student"], carol["reparam_by_hand"], carol["total"]) == ("carol", "0", "7")   # 8 − the by-hand point
     text = (attacked["tmp"] / "feedback" / "carol" / "04_reparameterization.ipynb").read_text()
     assert "✘ z = (1, -1)" in text and "(hidden)" in text and "points: 0 / 1" in text
     assert "HIDDEN TESTS" not in text and "grading.hidden" not in text
