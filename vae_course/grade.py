@@ -18,6 +18,13 @@ is refused):
    stand-in (:class:`~vae_course.sandbox.RemoteFunction`): each check calls it on inputs it
    draws now (fresh random ones each run, see :func:`vae_course.checks.fresh`), the sandbox runs
    it and sends the result back as data. Nothing the submission prints or writes counts.
+   **By-hand questions** are checked against the numbers of the student the file name names
+   (:mod:`vae_course.variants`; the notebook's own ``use_variant`` line and metadata are not
+   trusted): the numbers ``python -m vae_course.assign --roster`` gave that student. The sandbox
+   runs the cells with the same numbers, so an answer computed from ``grading.params(...)`` is
+   right too. ``--variants fixed`` grades everyone against the fixed numbers of ``exercises/``.
+   A notebook whose metadata names another student (or none) gets a ``note:`` in ``errors``
+   (the status stays as it is).
 4. **Record** the row at once: appended to ``<out>.journal`` (JSON lines, fsync) and the CSV
    rewritten atomically. Re-running the same command skips the submissions already graded
    (same file, same content), so a crash or a kill loses nothing.
@@ -238,6 +245,7 @@ class Row:
     seconds: float = 0.0
     status: str = "ok"
     errors: list[str] = field(default_factory=list)
+    variants: str = "student"      # whose numbers the by-hand questions were checked against (journal only)
     sha256: str = ""
 
 
@@ -305,9 +313,9 @@ class Gradebook:
             except (ValueError, TypeError, KeyError):
                 continue                          # a line torn by a kill: that submission is graded again
 
-    def done(self, file: str, sha256: str) -> Row | None:
+    def done(self, file: str, sha256: str, variants: str = "student") -> Row | None:
         r = self.rows.get(file)
-        return r if r is not None and r.sha256 == sha256 else None
+        return r if r is not None and r.sha256 == sha256 and r.variants == variants else None
 
     def record(self, row: Row) -> None:
         with self.lock:
@@ -384,6 +392,26 @@ class Options:
     max_procs: int = 64
     sandbox: bool = True
     feedback: Path | None = None
+    variants: str = "student"      # "student": each student's own numbers; "fixed": those of exercises/
+
+
+VARIANT_MODES = ("student", "fixed")
+
+
+def _variant_note(nb, student: str, assignment: Assignment) -> str | None:
+    """A note when the notebook was written for another student's numbers (or for the fixed ones)."""
+    from .assign import variant_questions
+    if not variant_questions(assignment.nb):
+        return None
+    meta = nb.metadata.get("vae_course") if isinstance(nb.metadata, dict) else None
+    written_for = meta.get("student") if isinstance(meta, dict) else None
+    if not isinstance(written_for, str):
+        return (f"note: this notebook carries no student variant (from exercises/?); its by-hand answers "
+                f"were checked against {student}'s numbers")
+    if written_for.strip().casefold() != student.strip().casefold():
+        return (f"note: this notebook was written for student {written_for[:64]!r}; its by-hand answers were "
+                f"checked against {student}'s numbers")
+    return None
 
 
 def _limits(opt: Options):
@@ -412,15 +440,25 @@ def grade_submission(sub: Submission, root: Path, assignments: dict[str, Assignm
         row.status, row.errors = "unknown assignment", ["matches none of the instructor notebooks"]
         return row
     row.assignment, row.student = assignment.name, student_id(sub.path, root, assignment.name)
+    row.variants = opt.variants
+    whose = row.student if opt.variants == "student" else None
     row.max_total = assignment.max_total
     row.points = {q: 0.0 for q in assignment.questions}
     graded = build_graded_notebook(nb, assignment)
     cells = harvest_program(graded, assignment)
     answers = [(q, assignment.answers[q]) for q in assignment.questions if q in assignment.answers]
+    # the sandbox runs the cells with this student's numbers (grading.params), set before any student code
+    cells.insert(0, (-1, f"from vae_course import grading as _vae_course_grading\n"
+                         f"_vae_course_grading.use_variant({whose!r})\ndel _vae_course_grading"))
+    if whose is not None:
+        note = _variant_note(nb, whose, assignment)
+        if note:
+            row.errors.append(note)
     scores: dict = {}
     report = {"cells": [], "truncated": False, "timeout": False}
+    from .variants import of as variant_of
     try:
-        with worker.session() as session:
+        with worker.session() as session, variant_of(whose):
             try:
                 report, values = session.run(cells, answers, opt.time_limit, opt.max_output)
             except SandboxStopped as exc:
@@ -453,7 +491,7 @@ def grade_submission(sub: Submission, root: Path, assignments: dict[str, Assignm
         row.status = "timeout"
     if report["truncated"]:
         row.errors.append("output truncated")
-    if row.status == "ok" and any(not e.startswith("output truncated") for e in row.errors):
+    if row.status == "ok" and any(not e.startswith(("output truncated", "note:")) for e in row.errors):
         row.status = "errors"
     row.total = round(sum(row.points.values()), 4)
     if opt.feedback is not None:
@@ -500,11 +538,13 @@ def _write_feedback(nb, assignment: Assignment, report: dict, scores: dict, targ
 def grade_folder(folder: Path, source: Path | None = None, time_limit: float = 300.0, jobs: int = 1,
                  max_output: int = 2_000_000, max_file_mb: int = 200, progress: bool = True,
                  feedback: Path | None = None, memory_mb: int = 2048, max_procs: int = 64,
-                 sandbox: bool = True, out: Path | None = None) -> list[Row]:
+                 sandbox: bool = True, out: Path | None = None, variants: str = "student") -> list[Row]:
     """Grade every notebook under ``folder``; with ``out``, record each row as soon as it is graded (and resume)."""
     from tqdm.auto import tqdm
 
     folder = Path(folder)
+    if variants not in VARIANT_MODES:
+        raise ValueError(f"variants must be one of {', '.join(VARIANT_MODES)}, got {variants!r}")
     if not folder.is_dir():
         raise FileNotFoundError(f"submissions folder {folder} does not exist")
     source = Path(source or default_source())
@@ -521,7 +561,7 @@ def grade_folder(folder: Path, source: Path | None = None, time_limit: float = 3
     import secrets
     from .checks import set_run_seed
     set_run_seed(secrets.randbits(40))            # fresh random inputs for the checks, this run
-    opt = Options(time_limit, max_output, max_file_mb, memory_mb, max_procs, sandbox, feedback)
+    opt = Options(time_limit, max_output, max_file_mb, memory_mb, max_procs, sandbox, feedback, variants)
     scratch = Path(tempfile.mkdtemp(prefix="vae-course-grade-"))
     from .sandbox import Worker
     workers: list = []
@@ -529,7 +569,7 @@ def grade_folder(folder: Path, source: Path | None = None, time_limit: float = 3
     rows: dict[str, Row] = {}
     todo = []
     for s in subs:
-        prev = book.done(s.rel, s.sha256) if book else None
+        prev = book.done(s.rel, s.sha256, variants) if book else None
         if prev is not None:
             rows[s.rel] = prev
         else:
@@ -620,6 +660,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--max-procs", type=_count(1), default=64, help="processes and threads per submission (default 64)")
     ap.add_argument("--feedback", type=Path, default=None,
                     help="write each graded notebook with its verdicts and hints here, to hand back")
+    ap.add_argument("--variants", choices=VARIANT_MODES, default="student",
+                    help="by-hand numbers to check against: 'student' (default), each student's own, as written by "
+                         "`python -m vae_course.assign --roster`; 'fixed', the numbers of exercises/ for everyone")
     ap.add_argument("--no-sandbox", action="store_true",
                     help="run without bubblewrap (macOS, locked-down hosts): NOT safe against hostile code")
     return ap
@@ -637,7 +680,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows = grade_folder(args.submissions, args.source, args.time_limit, args.jobs, args.max_output,
                             args.max_file_mb, feedback=args.feedback, memory_mb=args.memory_mb,
-                            max_procs=args.max_procs, sandbox=not args.no_sandbox, out=args.out)
+                            max_procs=args.max_procs, sandbox=not args.no_sandbox, out=args.out,
+                            variants=args.variants)
     except (FileNotFoundError, PermissionError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -37,7 +37,7 @@ from typing import Any, Callable
 from . import checks as _checks
 from .checks import Check, NoReturnValue
 
-__all__ = ["check", "evaluate", "report", "hidden", "Score", "MIME", "dataset", "questions"]
+__all__ = ["check", "evaluate", "report", "hidden", "Score", "MIME", "dataset", "questions", "params", "use_variant"]
 
 MIME = "application/vnd.vae-course.score+json"
 CHECK_TIME_LIMIT = 30.0     # seconds per check (POSIX main thread; elsewhere no limit)
@@ -88,6 +88,20 @@ def hidden(qid: str, name: str, test: Callable[[Any], Any], hint: str = "", weig
     The class grader runs the instructor's hidden-test code in its own process with ``registry``
     set to a fresh dict per submission (``grade.HiddenTests``), never in the sandbox."""
     (_HIDDEN if registry is None else registry).setdefault(qid, {})[name] = Check(name, test, hint, weight)
+
+
+def params(qid: str):
+    """The numbers of by-hand question ``qid`` in this notebook's variant (``v = grading.params("homework"); v.mu``)."""
+    return _checks.params(qid)
+
+
+def use_variant(student: str | None) -> None:
+    """Check this notebook's by-hand answers against ``student``'s numbers (``None``: the fixed variant).
+
+    The setup cell of a notebook written by ``python -m vae_course.assign --roster`` calls it; the
+    class grader ignores it and takes the student from the submission's file name."""
+    from . import variants
+    variants.use(student)
 
 
 def dataset(name: str) -> dict:

@@ -19,7 +19,10 @@ as a stand-in that runs the student's function in the sandbox on the arguments t
 stay in the grader and are called back); results come back as data, and autograd works through
 them. So a check must only *call* a student's function and inspect what it returns: no
 attributes of it, no ``isinstance(fn, nn.Module)``. Draw random inputs with a seed ``fresh(base)``
-where the check holds for any draw. Hidden checks go in the solution notebook's check cell,
+where the check holds for any draw. A by-hand question whose numbers differ per student passes ``variant=Variant(default, draw)``
+(:mod:`vae_course.variants`); its checks read the numbers with :func:`params` (never module
+constants), its solution computes the answer from ``grading.params(qid)``, and its text in the
+solution notebook names them ``{{qid.name}}``. Hidden checks go in the solution notebook's check cell,
 between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``, as ``grading.hidden(qid, name,
 test)``: the grader runs that code in its own process, never in the sandbox.
 """
@@ -30,8 +33,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .. import variants as _variants
+from ..variants import Draw, Variant
+
 __all__ = ["Check", "Question", "question", "get", "all_questions", "close", "call", "NoReturnValue",
-           "dataset", "fresh", "set_run_seed"]
+           "dataset", "fresh", "set_run_seed", "params", "render", "Variant", "Draw"]
 
 # the modules that register questions, in lecture order
 MODULES = ["entropy_kl", "autoencoders", "elbo", "reparam", "conv_vae", "latent", "beta_vae", "collapse", "vq",
@@ -52,6 +58,7 @@ class Question:
     points: float
     title: str
     checks: list[Check] = field(default_factory=list)
+    variant: Variant | None = None
 
     def check(self, name: str, hint: str = "", weight: float = 1.0):
         """Decorator: register ``fn(answer) -> True | False | hint`` as one of this question's checks."""
@@ -65,10 +72,11 @@ _REGISTRY: dict[str, Question] = {}
 _DATASETS: dict[str, Callable[[], dict]] = {}
 
 
-def question(qid: str, points: float, title: str) -> Question:
+def question(qid: str, points: float, title: str, variant: Variant | None = None) -> Question:
+    """Register question ``qid``; ``variant``: its numbers differ per student (see :func:`params`)."""
     if qid in _REGISTRY:
         raise ValueError(f"question id {qid!r} is registered twice")
-    _REGISTRY[qid] = Question(qid, float(points), title)
+    _REGISTRY[qid] = Question(qid, float(points), title, variant=variant)
     return _REGISTRY[qid]
 
 
@@ -106,6 +114,38 @@ def dataset(name: str) -> dict:
     if name not in _DATASETS:
         raise KeyError(f"no dataset {name!r}; known: {', '.join(sorted(_DATASETS))}")
     return _DATASETS[name]()
+
+
+# ----------------------------------------------------------------------------- per-student numbers
+
+def params(qid: str, student: str | None | type(Ellipsis) = ...) -> "_variants.Params":
+    """The numbers of by-hand question ``qid`` for ``student`` (default: the current one,
+    :func:`vae_course.variants.current`; ``None``: the fixed variant of ``exercises/``)."""
+    q = get(qid)
+    if q.variant is None:
+        raise KeyError(f"question {qid!r} has the same numbers for everyone (no variant)")
+    return q.variant.numbers(qid, _variants.current() if student is ... else student)
+
+
+def render(text: str, student: str | None = None) -> str:
+    """``text`` with every ``{{qid.name}}`` replaced by that number of ``student``'s variant
+    (``ValueError`` naming an unknown question or number: a typo in a solution notebook)."""
+    def number(m) -> str:
+        qid, name = m.group(1), m.group(2)
+        try:
+            values = params(qid, student)
+        except KeyError as exc:
+            raise ValueError(f"placeholder {m.group(0)}: {exc.args[0]}") from None
+        if name not in values:
+            raise ValueError(f"placeholder {m.group(0)}: question {qid!r} has no number {name!r} "
+                             f"(it has {', '.join(values)})")
+        return _variants.fmt(values[name])
+    return _variants.PLACEHOLDER.sub(number, text)
+
+
+def varied_questions() -> dict[str, Question]:
+    """The questions whose numbers differ per student."""
+    return {qid: q for qid, q in all_questions().items() if q.variant is not None}
 
 
 # ----------------------------------------------------------------------------- helpers for checks

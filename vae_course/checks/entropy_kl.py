@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import as_float, call, close, fresh, question
+from . import Variant, as_float, call, close, fresh, params, question
 
 # torch is imported inside the checks that need it, so the first questions load fast
 
@@ -35,39 +35,62 @@ def _pair(answer):
 
 
 # ----------------------------------------------------------------------------- q1 entropy by hand
-q = question("entropy_by_hand", 1, "entropy of p = (1/2, 1/4, 1/8, 1/8) in bits")
-P1 = [0.5, 0.25, 0.125, 0.125]
+
+def _draw_entropy(d) -> dict:
+    """Three or four different probabilities, multiples of 0.05, summing to 1 (in 20ths)."""
+    k = d.choice([3, 4])
+    while True:
+        parts = sorted(d.sample(range(1, 17), k - 1))
+        if sum(parts) < 20 and 20 - sum(parts) not in parts:
+            break
+    twentieths = d.sample(parts + [20 - sum(parts)], k)       # a random order
+    return {"p": tuple(round(t / 20, 2) for t in twentieths)}
+
+
+q = question("entropy_by_hand", 1, "the entropy of your p, in bits",
+             variant=Variant({"p": (0.6, 0.25, 0.15)}, _draw_entropy))
 
 
 @q.check("H(p) in bits", hint="H(p) = -Σ p log₂ p: each outcome costs log₂(1/p) bits")
 def _(answer):
-    ref = -sum(p * math.log2(p) for p in P1)      # brute force over the four outcomes
+    probs = params("entropy_by_hand").p
+    ref = -sum(p * math.log2(p) for p in probs)      # brute force over the outcomes
     if close(answer, ref * math.log(2)):
         return "that is the entropy in nats; the question asks for bits (divide by ln 2)"
+    if close(answer, sum(p * math.log2(p) for p in probs)):
+        return "the sign: H(p) = -Σ p log₂ p is positive (each log₂ p is negative)"
     return close(answer, ref)
 
 
 # ----------------------------------------------------------------------------- q2 KL by hand, both ways
-q = question("kl_by_hand", 2, "KL(p‖q) and KL(q‖p) for p = (1/2, 1/2), q = (1/4, 3/4), in nats")
-P2, Q2 = [0.5, 0.5], [0.25, 0.75]
+
+def _draw_kl_pair(d) -> dict:
+    a, b = d.sample([i / 10 for i in range(1, 10)], 2)
+    return {"p": (a, round(1 - a, 1)), "q": (b, round(1 - b, 1))}
+
+
+q = question("kl_by_hand", 2, "KL(p‖q) and KL(q‖p) for your two-outcome p and q, in nats",
+             variant=Variant({"p": (0.3, 0.7), "q": (0.6, 0.4)}, _draw_kl_pair))
 
 
 @q.check("KL(p‖q)", hint="KL(p‖q) = Σ p log(p/q): the weights are p's")
 def _(answer):
+    v = params("kl_by_hand")
     fwd, _ = _pair(answer)
-    if close(fwd, _kl_cat(Q2, P2)):
+    if close(fwd, _kl_cat(v.q, v.p)):
         return "that is KL(q‖p): you swapped the arguments (KL(p‖q) averages log(p/q) under p)"
-    if close(fwd, _kl_cat(P2, Q2) / math.log(2)):
+    if close(fwd, _kl_cat(v.p, v.q) / math.log(2)):
         return "that is in bits; use the natural log (nats)"
-    return close(fwd, _kl_cat(P2, Q2))
+    return close(fwd, _kl_cat(v.p, v.q))
 
 
 @q.check("KL(q‖p)", hint="KL(q‖p) = Σ q log(q/p): the weights are q's")
 def _(answer):
+    v = params("kl_by_hand")
     _, rev = _pair(answer)
-    if close(rev, _kl_cat(P2, Q2)):
+    if close(rev, _kl_cat(v.p, v.q)):
         return "that is KL(p‖q) again: KL is not symmetric"
-    return close(rev, _kl_cat(Q2, P2))
+    return close(rev, _kl_cat(v.q, v.p))
 
 
 # ----------------------------------------------------------------------------- q3 discrete KL in code
@@ -139,28 +162,38 @@ def _(kl):
     return abs(as_float(call(kl, 1.0, 2.0, -0.5, 1.5)) - mc) < 0.02
 
 
-# ----------------------------------------------------------------------------- q5 the homework
-q = question("homework", 2, "μ = 6, σ = 4: KL(N(μ,σ²)‖N(0,1)) and KL(N(0,1)‖N(μ,σ²))")
+# ----------------------------------------------------------------------------- q5 the homework, other numbers
+
+def _draw_homework(d) -> dict:
+    """μ in ±{0.5, 1, …, 5}, σ in {0.5, 1.5, 2, 2.5, 3, 5}: never the lecture's μ = 6, σ = 4, never σ = 1."""
+    mu = d.choice([s * k / 2 for k in range(1, 11) for s in (1, -1)])
+    return {"mu": mu, "sigma": d.choice([0.5, 1.5, 2.0, 2.5, 3.0, 5.0])}
 
 
-@q.check("KL(N(6, 4²) ‖ N(0, 1)) ≈ 24.1137 nats")
+q = question("homework", 2, "the homework with your μ, σ: KL(N(μ,σ²)‖N(0,1)) and KL(N(0,1)‖N(μ,σ²))",
+             variant=Variant({"mu": 3.0, "sigma": 2.5}, _draw_homework))
+
+
+@q.check("KL(N(μ, σ²) ‖ N(0, 1)) for your μ, σ")
 def _(answer):
+    v = params("homework")
     fwd, _ = _pair(answer)
-    if close(fwd, _kl_gauss(6.0, 2.0, 0.0, 1.0)):
-        return "σ = 4 is the standard deviation: the variance is σ² = 16, not 4"
-    if close(fwd, _kl_gauss(0.0, 1.0, 6.0, 4.0)):
-        return "that is the reverse direction KL(N(0,1)‖N(6,4²))"
-    return close(fwd, _kl_gauss(6.0, 4.0, 0.0, 1.0))
+    if close(fwd, _kl_gauss(v.mu, math.sqrt(v.sigma), 0.0, 1.0)):
+        return f"σ = {v.sigma:g} is the standard deviation: the variance is σ² = {v.sigma**2:g}, not {v.sigma:g}"
+    if close(fwd, _kl_gauss(0.0, 1.0, v.mu, v.sigma)):
+        return "that is the reverse direction KL(N(0,1)‖N(μ,σ²))"
+    return close(fwd, _kl_gauss(v.mu, v.sigma, 0.0, 1.0))
 
 
-@q.check("KL(N(0, 1) ‖ N(6, 4²)) ≈ 2.0425 nats")
+@q.check("KL(N(0, 1) ‖ N(μ, σ²)) for your μ, σ")
 def _(answer):
+    v = params("homework")
     _, rev = _pair(answer)
-    if close(rev, _kl_gauss(6.0, 4.0, 0.0, 1.0)):
+    if close(rev, _kl_gauss(v.mu, v.sigma, 0.0, 1.0)):
         return "that is the forward direction again: KL is not symmetric"
-    if close(rev, _kl_gauss(0.0, 1.0, 6.0, 2.0)):
-        return "σ = 4 is the standard deviation: the variance is σ² = 16, not 4"
-    return close(rev, _kl_gauss(0.0, 1.0, 6.0, 4.0))
+    if close(rev, _kl_gauss(0.0, 1.0, v.mu, math.sqrt(v.sigma))):
+        return f"σ = {v.sigma:g} is the standard deviation: the variance is σ² = {v.sigma**2:g}, not {v.sigma:g}"
+    return close(rev, _kl_gauss(0.0, 1.0, v.mu, v.sigma))
 
 
 # ----------------------------------------------------------------------------- q6 one SymPy step
