@@ -22,6 +22,10 @@ def no_hidden_checks():
     grading._HIDDEN.clear()
 
 
+# exercise 01's fixed variant (exercises/): p = (0.6, 0.25, 0.15); p = (0.3, 0.7), q = (0.6, 0.4); μ = 3, σ = 2.5
+H_FIXED = -(0.6 * math.log2(0.6) + 0.25 * math.log2(0.25) + 0.15 * math.log2(0.15))
+
+
 def failed(score):
     return {c["name"]: c["message"] for c in score.details["checks"] if not c["passed"]}
 
@@ -29,7 +33,7 @@ def failed(score):
 # ----------------------------------------------------------------------------- the mechanism
 
 def test_score_is_a_float_that_nbgrader_reads_and_carries_details(capsys):
-    s = grading.check("entropy_by_hand", 1.75)
+    s = grading.check("entropy_by_hand", H_FIXED)
     assert isinstance(s, float) and s == 1.0
     bundle = s._repr_mimebundle_()
     assert float(bundle["text/plain"]) == 1.0                 # nbgrader: a number = partial credit
@@ -123,12 +127,12 @@ def kl_gauss_right(m1, s1, m2, s2):
 
 
 def test_entropy_in_nats_gets_the_units_hint():
-    s = grading.check("entropy_by_hand", 1.75 * math.log(2))
+    s = grading.check("entropy_by_hand", H_FIXED * math.log(2))
     assert s == 0 and "bits" in failed(s)["H(p) in bits"]
 
 
 def test_kl_by_hand_swapped_is_named():
-    right = (0.5 * math.log(4 / 3), 0.25 * math.log(0.5) + 0.75 * math.log(1.5))
+    right = (0.3 * math.log(0.3 / 0.6) + 0.7 * math.log(0.7 / 0.4), 0.6 * math.log(0.6 / 0.3) + 0.4 * math.log(0.4 / 0.7))
     assert grading.check("kl_by_hand", right) == 2.0
     s = grading.check("kl_by_hand", right[::-1])
     assert s == 0 and "swapped" in failed(s)["KL(p‖q)"]
@@ -147,10 +151,19 @@ def test_gauss_kl_right_and_variance_confusion():
 
 
 def test_homework_values_both_directions():
-    assert grading.check("homework", (24.1137, 2.0425)) == 2.0
-    assert grading.check("homework", (kl_gauss_right(6, 4, 0, 1), kl_gauss_right(0, 1, 6, 4))) == 2.0
-    s = grading.check("homework", (kl_gauss_right(6, 2, 0, 1), 2.0425))          # σ² = 4 used as σ
+    # μ = 3, σ = 2.5: ½(σ² + μ² − 1 − ln σ²) and ln σ + (1 + μ²)/(2σ²) − ½, worked out by hand
+    assert grading.check("homework", (6.2087, 1.2163)) == 2.0
+    assert grading.check("homework", (kl_gauss_right(3, 2.5, 0, 1), kl_gauss_right(0, 1, 3, 2.5))) == 2.0
+    s = grading.check("homework", (kl_gauss_right(3, math.sqrt(2.5), 0, 1), 1.2163))    # σ = 2.5 used as the variance
     assert s == 1.0 and "variance" in next(iter(failed(s).values()))
+    assert grading.check("homework", (24.1137, 2.0425)) == 0.0                       # the lecture's μ = 6, σ = 4
+
+
+def test_homework_against_a_students_own_numbers():
+    from vae_course import variants
+    with variants.of("alice"):                                                       # μ = -1, σ = 3
+        assert grading.check("homework", (kl_gauss_right(-1, 3, 0, 1), kl_gauss_right(0, 1, -1, 3))) == 2.0
+        assert grading.check("homework", (6.2087, 1.2163)) == 0.0                    # the fixed variant's answer
 
 
 def test_sympy_step():
