@@ -395,3 +395,28 @@ def test_elbo_steps_order_names_the_misplaced_step():
         assert s == 0 and word in failed(s)["each step follows from the one before"], order
     for bad in ("RTSP", "RTSPQQ", 12345):
         assert grading.check("elbo_steps_order", bad, show=False) == 0
+
+
+# ----------------------------------------------------------------------------- the shared multiple-choice check
+
+def test_option_reads_letters_and_numbers_and_refuses_the_rest():
+    from vae_course.checks import option
+    assert option(" (B) ", "abcd") == "b" and option(np.int64(3), [1, 2, 3, 4]) == 3
+    for bad, options, words in [("e", "abcd", "one of the letters"), (2, "abcd", "one of the letters"),
+                                (True, [1, 2], "option number"), ("2", [1, 2], "option number"),
+                                (5, [1, 2], "option number"), (None, "ab", "no answer yet")]:
+        with pytest.raises(TypeError, match=words):
+            option(bad, options)
+
+
+def test_multiple_choice_gives_each_wrong_option_its_reason_and_runs_the_witness():
+    from vae_course.checks import Question, multiple_choice
+    q = Question("mc_demo", 1.0, "demo")
+    multiple_choice(q, 2, {1: "one is too few", 3: "three is too many"}, witness=lambda: 1 + 1 == 2)
+    test = q.checks[0].test
+    assert test(2) is True and test(1) == "one is too few" and test(3) == "three is too many"
+    q2 = Question("mc_premise_broken", 1.0, "demo")
+    multiple_choice(q2, "a", {"b": "no"}, witness=lambda: False)
+    assert q2.checks[0].test("a") is False                  # the question's premise no longer holds: it fails
+    with pytest.raises(ValueError, match="also has a reason"):
+        multiple_choice(Question("bad", 1.0, ""), "a", {"a": "?", "b": "?"})

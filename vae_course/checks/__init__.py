@@ -37,7 +37,7 @@ from .. import variants as _variants
 from ..variants import Draw, Variant
 
 __all__ = ["Check", "Question", "question", "get", "all_questions", "close", "call", "NoReturnValue",
-           "dataset", "fresh", "set_run_seed", "params", "render", "Variant", "Draw"]
+           "dataset", "fresh", "set_run_seed", "params", "render", "Variant", "Draw", "option", "multiple_choice"]
 
 # the modules that register questions, in lecture order
 MODULES = ["entropy_kl", "autoencoders", "elbo", "reparam", "conv_vae", "latent", "beta_vae", "collapse", "vq",
@@ -200,3 +200,41 @@ def close(a, b, rel: float = 1e-3, abs_: float = 1e-4) -> bool:
     if math.isinf(b):
         return a == b
     return math.isfinite(a) and abs(a - b) <= max(abs_, rel * abs(b))
+
+
+# ----------------------------------------------------------------------------- multiple choice
+
+def option(answer, options) -> str | int:
+    """The option a multiple-choice answer names, one of ``options`` (letters ``"a"``… or numbers 1…).
+
+    Letters: a string, case and spaces and brackets ignored (``" (B) "`` is ``"b"``). Numbers: an int
+    (a NumPy integer too, never a bool). Anything else raises ``TypeError`` saying what to type."""
+    options = list(options)
+    shown = ", ".join(repr(o) for o in options)
+    got = "no answer yet" if answer is None or answer is Ellipsis else f"got {answer!r}"
+    if all(isinstance(o, str) for o in options):
+        if isinstance(answer, str) and answer.strip().strip("()").strip().lower() in options:
+            return answer.strip().strip("()").strip().lower()
+        raise TypeError(f"answer with one of the letters {shown} (a string); {got}")
+    if not isinstance(answer, bool) and hasattr(answer, "__index__") and int(answer) in options:
+        return int(answer)
+    raise TypeError(f"answer with one option number, {shown} (an int); {got}")
+
+
+def multiple_choice(q: Question, right, why_wrong: dict, name: str = "the right option", hint: str = "",
+                    witness: Callable[[], bool] | None = None) -> None:
+    """Register the check of a multiple-choice question: ``right`` passes, every other option of
+    ``why_wrong`` gets the reason it is wrong (the misconception it stands for). ``witness``: an
+    independent computation that the right option is right, run when it is chosen (a check that
+    can fail if the question's premise ever stops holding)."""
+    if right in why_wrong:
+        raise ValueError(f"{q.qid}: the right option {right!r} also has a reason to be wrong")
+    options = sorted([right, *why_wrong])
+
+    @q.check(name, hint=hint or "compute or recall what each option claims; the feedback says why an option is wrong")
+    def _(answer):
+        picked = option(answer, options)
+        if picked != right:
+            return why_wrong[picked]
+        return True if witness is None else bool(witness())
+

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import Variant, as_float, call, close, fresh, params, question
+from . import Variant, as_float, call, close, fresh, multiple_choice, option, params, question
 
 # torch is imported inside the checks that need it, so the first questions load fast
 
@@ -230,13 +230,6 @@ def _(expr):
 
 # ----------------------------------------------------------------------------- understanding: multiple choice
 
-def _choice(answer, options: str = "abcd") -> str:
-    """The student's option letter, lower case; TypeError for anything but one of ``options``."""
-    if not isinstance(answer, str) or answer.strip().lower() not in tuple(options):
-        raise TypeError(f"answer with one of the letters {', '.join(repr(o) for o in options)} (a string)")
-    return answer.strip().lower()
-
-
 q = question("reverse_kl_fit", 1, "fitting one Gaussian to two modes by the reverse KL(q‖p): what comes out")
 
 #: why each wrong option is wrong (the misconception it stands for)
@@ -250,18 +243,17 @@ REVERSE_FIT_FEEDBACK = {
 }
 
 
-@q.check("the option that describes the reverse-KL fit",
-         hint="reverse KL(q‖p) = E_q[log q − log p]: where is q punished?")
-def _(answer):
-    letter = _choice(answer)
-    if letter in REVERSE_FIT_FEEDBACK:
-        return REVERSE_FIT_FEEDBACK[letter]
-    # the witness, by quadrature: the reverse KL of q on one mode is below that of the moment-matched q between them
+def _one_mode_beats_the_middle() -> bool:
+    """By quadrature: the reverse KL of q on one mode is below that of the moment-matched q between them."""
     z = np.linspace(-12.0, 12.0, 24_001)
     normal = lambda m, s: np.exp(-0.5 * ((z - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
     p = 0.5 * normal(-2.5, 0.8) + 0.5 * normal(2.5, 0.8)
     reverse_kl = lambda q: float(np.sum(q * (np.log(q + 1e-300) - np.log(p + 1e-300))) * (z[1] - z[0]))
     return reverse_kl(normal(2.5, 0.8)) < reverse_kl(normal(0.0, math.sqrt(2.5**2 + 0.8**2)))
+
+
+multiple_choice(q, "b", REVERSE_FIT_FEEDBACK, name="the option that describes the reverse-KL fit",
+                hint="reverse KL(q‖p) = E_q[log q − log p]: where is q punished?", witness=_one_mode_beats_the_middle)
 
 
 q = question("kl_slip_0443", 1, "which slip turns KL(N(0, 1) ‖ N(0, σ² = 2)) into the notes' 0.443")
@@ -281,7 +273,7 @@ def _slip_values() -> dict[str, float]:
 @q.check("the option whose arithmetic gives 0.443",
          hint="compute what each slip gives: only one lands on 0.443")
 def _(answer):
-    letter = _choice(answer)
+    letter = option(answer, "abcd")
     values = _slip_values()
     if abs(values[letter] - 0.443) < 5e-4:
         return True
