@@ -288,3 +288,37 @@ def test_the_grader_checks_each_student_against_their_own_numbers(tmp_path):
     with open(out2, newline="", encoding="utf-8") as fh:
         fixed = {r["student"]: r for r in csv.DictReader(fh)}
     assert float(fixed["alice"]["total"]) == full - by_hand and float(fixed["carol"]["total"]) == full
+
+
+# ----------------------------------------------------------------------------- the fixed variant is not in the lectures
+
+def _lecture_text() -> str:
+    parts = []
+    for path in sorted((SOLUTIONS.parent / "notebooks").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            parts.append(cell.source)
+            for out in cell.get("outputs", []):
+                parts.append(str(out.get("text", "")))
+                parts.append(str(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
+
+
+LECTURES = _lecture_text()
+
+
+def _numbers(value):
+    if isinstance(value, (tuple, list)):
+        return [x for v in value for x in _numbers(v)]
+    if hasattr(value, "tolist"):
+        return _numbers(value.tolist())
+    return [float(value)] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
+
+
+@pytest.mark.parametrize("name,qid", ALL_VARIED)
+def test_the_fixed_answer_is_not_printed_in_any_lecture(name, qid):
+    """exercises/' answer to a by-hand question cannot be copied from a lecture: no lecture shows it
+    to 3 decimals (whole numbers are too common to test this way)."""
+    for x in _numbers(solution_value(name, qid, None)):
+        if math.isfinite(x) and abs(x - round(x)) > 1e-6:
+            for text in {f"{x:.3f}", f"{x:.4g}"}:
+                assert text not in LECTURES, f"{qid}: its fixed answer {x} appears in a lecture as {text}"
