@@ -167,7 +167,7 @@ def test_a_real_assignment_scores_per_question_with_feedback(attacked):
     assert (alice["reparam_code"], alice["reparam_by_hand"], alice["reparam_gradient"]) == ("3", "1", "2")
     assert (carol["student"], carol["reparam_by_hand"], carol["total"]) == ("carol", "0", "7")   # 8 − the by-hand point
     text = (attacked["tmp"] / "feedback" / "carol" / "04_reparameterization.ipynb").read_text()
-    assert "✘ z = (1, -1)" in text and "(hidden)" in text and "points: 0 / 1" in text
+    assert "✘ z at ε's quantile of N(μ, σ²) for your numbers" in text and "(hidden)" in text and "points: 0 / 1" in text
     assert "HIDDEN TESTS" not in text and "grading.hidden" not in text
 
 

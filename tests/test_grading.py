@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vae_course import grading
-from vae_course.checks import all_questions
+from vae_course import grading, variants
+from vae_course.checks import all_questions, params
 
 
 @pytest.fixture(autouse=True)
@@ -175,6 +175,22 @@ def test_sympy_step():
     assert grading.check("sympy_step", (x - mu2) ** 2) == 0.0
 
 
+# ----------------------------------------------------------------------------- lecture 02
+
+def test_vae_extra_params_and_its_mistakes():
+    # the fixed variant: 784 → 600 → 128 → d = 5; only the log σ² head is extra: 128·5 + 5
+    assert dict(params("vae_extra_params", None)) == {"h1": 600, "h2": 128, "d": 5}
+    assert grading.check("vae_extra_params", 645) == 1.0
+    for wrong, hint in ((640, "bias"), (1290, "only the log σ² head"), (3005, "last hidden layer")):
+        s = grading.check("vae_extra_params", wrong)
+        assert s == 0.0 and hint in next(iter(failed(s).values())), wrong
+    with variants.of("alice"):
+        v = params("vae_extra_params")
+        assert grading.check("vae_extra_params", (v.h2 + 1) * v.d) == 1.0
+        assert (v.h1, v.h2, v.d) == (800, 160, 6)
+        assert grading.check("vae_extra_params", 645) == 0.0          # the fixed variant's answer is wrong for alice
+
+
 # ----------------------------------------------------------------------------- lecture 03
 
 def log_px(x, w, b, s):
@@ -196,11 +212,19 @@ def test_elbo_questions():
     assert grading.check("elbo_log_px", log_px) == 2.0
     assert grading.check("elbo_posterior", posterior) == 2.0
     assert grading.check("elbo_value", elbo) == 2.0
-    m, v = posterior(3.0, 2.0, 0.5, 1.0)
-    gap = log_px(3.0, 2.0, 0.5, 1.0) - elbo(3.0, 0.0, 1.0, 2.0, 0.5, 1.0)
-    kl = 0.5 * math.log(v) + (1 + m**2) / (2 * v) - 0.5
-    assert gap == pytest.approx(kl, abs=1e-12)      # the identity itself
-    assert grading.check("elbo_gap", kl) == 1.0
+    for student in (None, "alice", "bob"):          # the fixed numbers x = -2.5, w = 3, b = -0.5, s = 2, and two students'
+        with variants.of(student):
+            p = params("elbo_gap")
+            m, v = posterior(p.x, p.w, p.b, p.s)
+            gap = log_px(p.x, p.w, p.b, p.s) - elbo(p.x, 0.0, 1.0, p.w, p.b, p.s)
+            kl = 0.5 * math.log(v) + (1 + m**2) / (2 * v) - 0.5
+            assert gap == pytest.approx(kl, abs=1e-12)      # the identity itself
+            assert grading.check("elbo_gap", kl) == 1.0
+    assert dict(params("elbo_gap", None)) == {"x": -2.5, "w": 3.0, "b": -0.5, "s": 2.0}
+    # the fixed variant's gap, worked out by hand: posterior N(-6/13, 4/13)
+    m, v = -6 / 13, 4 / 13
+    assert grading.check("elbo_gap", 0.5 * (math.log(v) + (1 + m**2) / v - 1)) == 1.0
+    assert grading.check("elbo_gap", 0.5 * (math.log(v) + (1 + m**2) / v - 1) + 0.01) == 0.0
 
 
 def test_elbo_mistakes_are_named():
@@ -212,6 +236,13 @@ def test_elbo_mistakes_are_named():
     # forgetting the w²v term of E_q[(x - wz - b)²]
     s = grading.check("elbo_value", lambda x, m, v, w, b, s_: elbo(x, m, v, w, b, s_) + w**2 * v / (2 * s_**2))
     assert "Monte Carlo" in failed(s)["matches a Monte Carlo estimate of E_q[log p(x,z) - log q(z)]"]
+    # the gap in the wrong direction, KL(p(z|x)‖q), and the posterior's standard deviation used as its variance
+    m, v = -6 / 13, 4 / 13
+    name = "equals KL(q‖posterior) by numerical integration (= log p(x) - ELBO)"
+    s = grading.check("elbo_gap", 0.5 * (-math.log(v) + v + m**2 - 1))
+    assert s == 0 and "other direction" in failed(s)[name]
+    s = grading.check("elbo_gap", 0.5 * (math.log(math.sqrt(v)) + (1 + m**2) / math.sqrt(v) - 1))
+    assert s == 0 and "standard deviation" in failed(s)[name]
 
 
 # ----------------------------------------------------------------------------- lecture 04
@@ -225,10 +256,32 @@ def test_reparameterize_right_and_wrong():
 
 
 def test_reparam_values():
-    assert grading.check("reparam_by_hand", [1.0, -1.0]) == 1.0
-    assert grading.check("reparam_by_hand", [1.0, -3.0]) == 0.0
-    assert grading.check("reparam_gradient", (3.0, 1.0)) == 2.0
-    assert grading.check("reparam_gradient", (3.0, 0.25)) == 1.0
+    # the fixed variant: mu = (-1.5, 2.5), logvar = (log 9, log 2.25), eps = (-0.5, 2): σ = (3, 1.5)
+    assert dict(params("reparam_by_hand", None))["var"] == (9.0, 2.25)
+    assert grading.check("reparam_by_hand", [-3.0, 5.5]) == 1.0
+    s = grading.check("reparam_by_hand", [-6.0, 7.0])                                 # σ² as the scale
+    assert s == 0.0 and "variance" in next(iter(failed(s).values()))
+    s = grading.check("reparam_by_hand", [-1.5 - 0.5 * math.log(9), 2.5 + 2 * math.log(2.25)])   # logvar as σ
+    assert s == 0.0 and "log σ²" in next(iter(failed(s).values()))
+    # μ = -2.5, σ = 1.5
+    assert grading.check("reparam_gradient", (-5.0, 3.0)) == 2.0
+    s = grading.check("reparam_gradient", (-5.0, 2.25))
+    assert s == 1.0 and "σ² itself" in next(iter(failed(s).values()))
+    s = grading.check("reparam_gradient", (-5.0, 1.0))
+    assert s == 1.0 and "∂/∂(σ²)" in next(iter(failed(s).values()))
+    assert grading.check("reparam_gradient", (-5.0, 3.0), show=False) == 2.0
+
+
+@pytest.mark.parametrize("student", ["alice", "bob", "s017"])
+def test_reparam_values_of_a_student(student):
+    with variants.of(student):
+        v, g = params("reparam_by_hand"), params("reparam_gradient")
+        z = [m + math.sqrt(var) * e for m, var, e in zip(v.mu, v.var, v.eps)]
+        assert grading.check("reparam_by_hand", z) == 1.0
+        assert grading.check("reparam_gradient", (2 * g.mu, 2 * g.sigma)) == 2.0
+        assert grading.check("reparam_gradient", (2 * g.mu + 0.2, 2 * g.sigma + 0.2)) == 0.0
+    with variants.of(None):
+        assert grading.check("reparam_by_hand", z) == 0.0           # another student's numbers: wrong here
 
 
 # ----------------------------------------------------------------------------- lecture 05

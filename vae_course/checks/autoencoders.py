@@ -11,30 +11,46 @@ import math
 import torch
 import torch.nn as nn
 
-from . import as_float, call, close, fresh, question
+from . import Variant, as_float, call, close, fresh, params, question
 
 # ----------------------------------------------------------------------------- q1 extra parameters
-q = question("vae_extra_params", 1, "extra parameters of an MLP VAE 784→512→256→(μ, log σ²) over the autoencoder, d = 2")
+
+#: the hidden widths a question may show: the first layer is wider than the second; never lecture 02's 512 → 256
+H1 = (300, 400, 500, 600, 800, 1000, 1200)
+H2 = (32, 48, 64, 96, 100, 120, 128, 150, 160, 192, 200)
+
+
+def _draw_extra_params(d) -> dict:
+    """784 → h1 → h2 → (μ, log σ²) heads of size d: h1 > h2, d in 3…16 (never the lecture's 512 → 256, d = 2)."""
+    h2 = d.choice(H2)
+    return {"h1": d.choice([h for h in H1 if h > h2]), "h2": h2, "d": d.integer(3, 16)}
+
+
+q = question("vae_extra_params", 1, "extra parameters of your MLP VAE over the autoencoder",
+             variant=Variant({"h1": 600, "h2": 128, "d": 5}, _draw_extra_params))
 
 
 def _count(layers) -> int:
     return sum(p.numel() for layer in layers for p in layer.parameters())
 
 
-def _extra_params(d: int = 2) -> int:
-    ae = [nn.Linear(784, 512), nn.Linear(512, 256), nn.Linear(256, d)]                     # encoder 784→512→256→d
-    vae = [nn.Linear(784, 512), nn.Linear(512, 256), nn.Linear(256, d), nn.Linear(256, d)]  # + the log σ² head
+def _extra_params(h1: int, h2: int, d: int) -> int:
+    ae = [nn.Linear(784, h1), nn.Linear(h1, h2), nn.Linear(h2, d)]                    # encoder 784→h1→h2→d
+    vae = [nn.Linear(784, h1), nn.Linear(h1, h2), nn.Linear(h2, d), nn.Linear(h2, d)]  # + the log σ² head
     return _count(vae) - _count(ae)        # the decoders are identical and cancel
 
 
 @q.check("agrees with counting the parameters of torch layers")
 def _(answer):
+    v = params("vae_extra_params")
     got = as_float(answer)
-    if close(got, 256 * 2):
-        return "a Linear layer has a bias too: 256·d weights + d biases"
-    if close(got, 2 * (256 * 2 + 2)):
+    if close(got, v.h2 * v.d, rel=0, abs_=0.5):
+        return f"a Linear layer has a bias too: {v.h2}·d weights + d biases"
+    if close(got, 2 * (v.h2 * v.d + v.d), rel=0, abs_=0.5):
         return "the μ head does the job of the autoencoder's last layer: only the log σ² head is extra"
-    return close(got, _extra_params(2), rel=0, abs_=0.5)
+    if close(got, v.h1 * v.d + v.d, rel=0, abs_=0.5):
+        return f"the heads take the last hidden layer ({v.h2} units) as input, not the first ({v.h1})"
+    return close(got, _extra_params(v.h1, v.h2, v.d), rel=0, abs_=0.5)
 
 
 # ----------------------------------------------------------------------------- q2 sampling the prior

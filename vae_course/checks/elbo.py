@@ -12,7 +12,7 @@ from functools import lru_cache
 import torch
 from torch.distributions import Normal
 
-from . import as_float, call, close, question
+from . import Variant, as_float, call, close, params, question
 
 Z = torch.linspace(-20.0, 20.0, 40_001, dtype=torch.float64)   # the trapezoid rule converges fast here
 DZ = float(Z[1] - Z[0])
@@ -125,14 +125,45 @@ def _(elbo):
 
 
 # ----------------------------------------------------------------------------- q4 the gap
-q = question("elbo_gap", 1, "KL(q‖p(z|x)) for x = 3, w = 2, b = 0.5, s = 1 and q = N(0, 1)")
+
+def _gaussian_kl(m1, v1, m2, v2) -> float:
+    """KL(N(m1, v1) ‖ N(m2, v2)), v a variance (only to name mistakes; the reference integrates on the grid)."""
+    return 0.5 * (math.log(v2 / v1) + (v1 + (m1 - m2) ** 2) / v2 - 1)
+
+
+def _draw_gap(d) -> dict:
+    """x, w, b, s in halves, s in {0.5, 1, 1.5, 2}; q = N(0, 1) the prior; a gap of 0.3 to 20 nats.
+
+    Never lecture 03's model (w = 2, b = 0.5, s = 0.8, x = 2): w is never 2 and s never 0.8."""
+    while True:
+        v = {"x": d.choice([k / 2 for k in range(-6, 9)]),
+             "w": d.choice([-3.0, -2.5, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.5, 3.0]),
+             "b": d.choice([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5]),
+             "s": d.choice([0.5, 1.0, 1.5, 2.0])}
+        m, var = v["w"] * (v["x"] - v["b"]) / (v["w"] ** 2 + v["s"] ** 2), v["s"] ** 2 / (v["w"] ** 2 + v["s"] ** 2)
+        if 0.3 <= _gaussian_kl(0.0, 1.0, m, var) <= 20:
+            return v
+
+
+q = question("elbo_gap", 1, "KL(q‖p(z|x)) for your x, w, b, s and q = N(0, 1)",
+             variant=Variant({"x": -2.5, "w": 3.0, "b": -0.5, "s": 2.0}, _draw_gap))
 
 
 @q.check("equals KL(q‖posterior) by numerical integration (= log p(x) - ELBO)",
          hint="KL(N(m,v)‖N(m',v')) with the posterior's mean and variance from question 2")
 def _(answer):
-    ref = grid_kl_q_post(3.0, 0.0, 1.0, 2.0, 0.5, 1.0)
-    return close(answer, ref, rel=1e-4)
+    v = params("elbo_gap")
+    ref = grid_kl_q_post(v.x, 0.0, 1.0, v.w, v.b, v.s)
+    got = as_float(answer)
+    m, var = grid_posterior(v.x, v.w, v.b, v.s)
+    mistakes = {"that is KL(p(z|x)‖q), the other direction: the gap is KL(q‖p(z|x)), averaged under q":
+                _gaussian_kl(m, var, 0.0, 1.0),
+                "the posterior's variance is s²/(w² + s²); you used its standard deviation as the variance":
+                _gaussian_kl(0.0, 1.0, m, math.sqrt(var))}
+    for hint, wrong in mistakes.items():
+        if close(got, wrong, rel=1e-4) and not close(wrong, ref, rel=1e-4):
+            return hint
+    return close(got, ref, rel=1e-4)
 
 
 # ----------------------------------------------------------------------------- understanding: order the derivation

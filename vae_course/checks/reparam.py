@@ -6,13 +6,14 @@ through ``Normal.rsample``.
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
 import torch
 from torch.distributions import Normal
 
-from . import as_float, call, close, fresh, question
+from . import Variant, as_float, call, close, fresh, params, question
 
 # ----------------------------------------------------------------------------- q1 reparameterize
 q = question("reparam_code", 3, "reparameterize(mu, logvar, eps): a draw from N(μ, σ²) that gradients pass through")
@@ -61,30 +62,84 @@ def _(rep):
 
 
 # ----------------------------------------------------------------------------- q2 one draw by hand
-q = question("reparam_by_hand", 1, "z for mu = (0, 1), logvar = (0, log 4), eps = (1, -1)")
+
+#: σ² → how the question writes log σ² (σ = 1/2, 1, 3/2, 2, 3)
+LOGVAR_TEXT = {0.25: "log 0.25", 1.0: "0", 2.25: "log 2.25", 4.0: "log 4", 9.0: "log 9"}
 
 
-@q.check("z = (1, -1)", hint="σ = exp(½·logvar) = (1, 2)")
-def _(answer):
+def _logvar_text(var) -> str:
+    return "(" + ", ".join(LOGVAR_TEXT[v] for v in var) + ")"
+
+
+def _draw_by_hand(d) -> dict:
+    """μ in halves from -2.5 to 2.5, σ in {1/2, 1, 3/2, 2, 3} (not both 1), ε in ±{1/2, 1, 3/2, 2}.
+
+    With some σ ≠ 1 and every ε ≠ 0, using σ² (or log σ²) as the scale always gives another z."""
+    while True:
+        var = tuple(d.choice(list(LOGVAR_TEXT)) for _ in range(2))
+        if var != (1.0, 1.0):
+            break
+    return {"mu": tuple(d.choice([k / 2 for k in range(-5, 6)]) for _ in range(2)), "var": var,
+            "logvar_text": _logvar_text(var),
+            "eps": tuple(d.choice([s * k / 2 for k in range(1, 5) for s in (1, -1)]) for _ in range(2))}
+
+
+q = question("reparam_by_hand", 1, "z = μ + σ·ε by hand for your mu, logvar and eps",
+             variant=Variant({"mu": (-1.5, 2.5), "var": (9.0, 2.25), "logvar_text": _logvar_text((9.0, 2.25)),
+                              "eps": (-0.5, 2.0)}, _draw_by_hand))
+
+
+def _z(answer):
     z = torch.as_tensor(answer, dtype=torch.float64).flatten()
-    ref = Normal(torch.tensor([0.0, 1.0], dtype=torch.float64), torch.tensor([1.0, 2.0], dtype=torch.float64)).icdf(
-        Normal(0.0, 1.0).cdf(torch.tensor([1.0, -1.0], dtype=torch.float64)))
-    if z.numel() == 2 and torch.allclose(z, torch.tensor([1.0, -3.0], dtype=torch.float64)):
-        return "σ₂ = exp(½ log 4) = 2, not 4: you used the variance as the scale"
-    return z.numel() == 2 and bool(torch.allclose(z, ref, atol=1e-4))
+    if z.numel() != 2:
+        raise TypeError(f"expected two numbers, got {z.numel()}")
+    return z
+
+
+@q.check("z at ε's quantile of N(μ, σ²) for your numbers", hint="σ = exp(½·logvar): σ² = exp(logvar)")
+def _(answer):
+    v = params("reparam_by_hand")
+    z = _z(answer)
+    mu, var, eps = (torch.tensor(v[k], dtype=torch.float64) for k in ("mu", "var", "eps"))
+    ref = Normal(mu, var.sqrt()).icdf(Normal(0.0, 1.0).cdf(eps))
+    if torch.allclose(z, mu + var * eps, atol=1e-4):
+        return "σ = exp(½ logvar) is the square root of exp(logvar): you used the variance as the scale"
+    if torch.allclose(z, mu + var.log() * eps, atol=1e-4):
+        return "logvar is log σ², not σ: σ = exp(½·logvar)"
+    return bool(torch.allclose(z, ref, atol=1e-4))
 
 
 # ----------------------------------------------------------------------------- q3 pathwise gradient
-q = question("reparam_gradient", 2, "∂/∂μ and ∂/∂σ of E[z²], z ~ N(μ = 1.5, σ² = 0.5²)")
+
+#: σ for the gradient question: never 1/2 (the lecture's σ, and ∂/∂σ² = 1 = 2σ) nor 2 (σ² = 2σ)
+GRAD_SIGMAS = (0.25, 0.3, 0.4, 0.6, 0.75, 0.8, 1.0, 1.2, 1.25, 1.5, 1.75, 2.5, 3.0)
+
+
+def _draw_gradient(d) -> dict:
+    """μ in ±{1/2, 1, …, 4}, σ in GRAD_SIGMAS: where the mistakes σ² and ∂/∂σ² = 1 are never right."""
+    return {"mu": d.choice([s * k / 2 for k in range(1, 9) for s in (1, -1)]), "sigma": d.choice(GRAD_SIGMAS)}
+
+
+q = question("reparam_gradient", 2, "∂/∂μ and ∂/∂σ of E[z²], z ~ N(μ, σ²) for your μ, σ",
+             variant=Variant({"mu": -2.5, "sigma": 1.5}, _draw_gradient))
+
+MC_SAMPLES = 1_000_000
 
 
 @lru_cache(maxsize=None)
-def _mc_grads():
-    torch.manual_seed(0)
-    mu = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
-    sigma = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
-    (Normal(mu, sigma).rsample((400_000,)) ** 2).mean().backward()
-    return float(mu.grad), float(sigma.grad)
+def _mc_grads(mu: float, sigma: float):
+    """Pathwise gradients of the mean of z² over MC_SAMPLES draws, and their standard errors."""
+    mu_t = torch.tensor(mu, dtype=torch.float64, requires_grad=True)
+    sigma_t = torch.tensor(sigma, dtype=torch.float64, requires_grad=True)
+    with torch.random.fork_rng(devices=[]):          # a fixed seed, without touching the notebook's random state
+        torch.manual_seed(0)
+        z = Normal(mu_t, sigma_t).rsample((MC_SAMPLES,))
+    (z ** 2).mean().backward()
+    zd = z.detach()
+    eps = (zd - mu) / sigma
+    # per-sample pathwise gradients: ∂z²/∂μ = 2z, ∂z²/∂σ = 2zε
+    se = (float((2 * zd).std()) / math.sqrt(MC_SAMPLES), float((2 * zd * eps).std()) / math.sqrt(MC_SAMPLES))
+    return float(mu_t.grad), float(sigma_t.grad), se
 
 
 def _pair(answer):
@@ -95,15 +150,21 @@ def _pair(answer):
 
 @q.check("∂/∂μ E[z²] agrees with a Monte Carlo pathwise gradient", hint="E[z²] = μ² + σ²")
 def _(answer):
-    return abs(_pair(answer)[0] - _mc_grads()[0]) < 0.03
+    v = params("reparam_gradient")
+    mc_mu, _, (se_mu, _) = _mc_grads(v.mu, v.sigma)
+    return abs(_pair(answer)[0] - mc_mu) < max(0.03, 4 * se_mu)
 
 
 @q.check("∂/∂σ E[z²] agrees with a Monte Carlo pathwise gradient", hint="E[z²] = μ² + σ²: differentiate in σ, not σ²")
 def _(answer):
+    v = params("reparam_gradient")
     got = _pair(answer)[1]
-    if close(got, 0.25):
+    _, mc_sigma, (_, se_sigma) = _mc_grads(v.mu, v.sigma)
+    if close(got, v.sigma**2) and not close(v.sigma**2, 2 * v.sigma):
         return "that is σ² itself; the derivative of σ² with respect to σ is 2σ"
-    return abs(got - _mc_grads()[1]) < 0.03
+    if close(got, 1.0) and not close(1.0, 2 * v.sigma):
+        return "that is ∂/∂(σ²); the question asks for ∂/∂σ, and ∂(σ²)/∂σ = 2σ"
+    return abs(got - mc_sigma) < max(0.03, 4 * se_sigma)
 
 
 # ----------------------------------------------------------------------------- understanding: two estimators
