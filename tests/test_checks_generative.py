@@ -49,6 +49,29 @@ def test_flow_log_prob_value_and_mistakes():
     assert not _run("flow_log_prob", ...)[0]
 
 
+def test_flow_log_prob_under_a_students_own_numbers():
+    from vae_course import variants
+    from vae_course.checks import params
+
+    def right(v):
+        (x1, x2), z2 = v.x, v.x[1] * math.exp(v.a * v.x[0]) + v.b * v.x[0]
+        return -math.log(2 * math.pi) - 0.5 * (x1 ** 2 + z2 ** 2) + v.a * x1, v.a * x1
+
+    for student in ("alice", "bob"):
+        v = params("flow_log_prob", student)
+        assert (v.a, v.b, v.x) != (0.8, 0.3, (0.5, -1.0)) and v.a * v.x[0] != 0
+        assert v.b_term == (f"+ {v.b:g}\\,x_1" if v.b > 0 else f"- {-v.b:g}\\,x_1")
+        answer, log_det = right(v)
+        with variants.of(student):
+            assert _run("flow_log_prob", answer)[0]
+            ok, msgs = _run("flow_log_prob", answer - log_det)
+            assert not ok and "log |det" in msgs[0]
+            assert not _run("flow_log_prob", right(params("flow_log_prob", None))[0])[0]   # the exercise's answer
+    # some students' maps squeeze x₂ at their point (a·x₁ < 0), others stretch it
+    signs = {params("flow_log_prob", f"s{i}").a * params("flow_log_prob", f"s{i}").x[0] > 0 for i in range(40)}
+    assert signs == {True, False}
+
+
 def test_multiple_choice_feedback_names_the_misconception():
     assert _run("flow_no_compression", "a")[0] and _run("flow_no_compression", " (A) ")[0]
     for wrong in "bcd":

@@ -275,10 +275,27 @@ def test_exercise_checks_accept_right_answers_and_name_the_misconceptions():
     assert "swaps the roles" in _results("grid_column", "C")[0]
     with pytest.raises(TypeError):
         _results("grid_column", "E")
-    assert _results("bound_log_px", -140 - math.log(10)) == [True]
-    assert "log p(x|y)" in _results("bound_log_px", -140)[0]
-    assert "sign" in _results("bound_log_px", -140 + math.log(10))[0]
+    # the fixed variant (exercises/): ELBO -118 nats, C = 26 classes
+    assert _results("bound_log_px", -118 - math.log(26)) == [True] and _results("bound_log_px", -121.2581) == [True]
+    assert "log p(x|y)" in _results("bound_log_px", -118)[0]
+    assert "sign" in _results("bound_log_px", -118 + math.log(26))[0]
+    assert "natural" in _results("bound_log_px", -118 - math.log2(26))[0]
+    assert _results("bound_log_px", -140 - math.log(10)) == [False]      # the old numbers, near the lecture's
     truth = count_parameters(ConditionalVAE(2)) - count_parameters(MLPVAE(2))
     assert _results("extra_parameters", truth) == [True] and truth == 7680
     assert "256 wide" in _results("extra_parameters", 10240)[0]
     assert _results("extra_parameters", 7000) == [False]
+
+
+def test_bound_log_px_under_a_students_own_numbers():
+    from vae_course import variants
+    from vae_course.checks import params
+    v = params("bound_log_px", "alice")
+    assert (v.elbo, v.C) != (-118, 26) and v.C != 10 and -190 <= v.elbo <= -80
+    with variants.of("alice"):
+        assert _results("bound_log_px", v.elbo + math.log(1 / v.C)) == [True]
+        assert "log p(x|y)" in _results("bound_log_px", v.elbo)[0]
+        assert "sign" in _results("bound_log_px", v.elbo + math.log(v.C))[0]
+        assert _results("bound_log_px", -118 - math.log(26)) == [False]     # the exercise's answer
+    assert len({params("bound_log_px", f"s{i}")["elbo"] - math.log(params("bound_log_px", f"s{i}")["C"])
+                for i in range(200)}) >= 150

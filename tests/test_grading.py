@@ -382,6 +382,22 @@ def test_collapse_dataset_and_answers():
     assert "cannot be free" in failed(grading.check("kl_floor", 0.0)).popitem()[1]
 
 
+def test_kl_floor_under_a_students_own_activity():
+    from vae_course import variants
+    from vae_course.checks import params
+    with variants.of("alice"):
+        a_d = grading.params("kl_floor").A_d
+        assert a_d != 0.06 and 0.01 < a_d < 1
+        assert grading.check("kl_floor", a_d / 2) == 1.0
+        assert "½" in failed(grading.check("kl_floor", a_d)).popitem()[1]
+        assert "variance" in failed(grading.check("kl_floor", 0.5 * a_d ** 0.5)).popitem()[1]
+        assert grading.check("kl_floor", 0.03) == 0.0                          # the exercise's answer
+    drawn = {params("kl_floor", f"s{i}").A_d for i in range(300)}
+    assert len(drawn) >= 60
+    # never the lecture's numbers (the threshold 0.01 and its floor 0.005, 0.1, 0.2, 0.4, 0.5), nor the default
+    assert not drawn & {0.01, 0.02, 0.06, 0.1, 0.2, 0.4, 0.5, 0.8, 1.0}
+
+
 def test_free_bits():
     assert grading.check("free_bits_code", lambda kl, lam: torch.clamp(kl, min=lam).sum()) == 2.0
     s = grading.check("free_bits_code", lambda kl, lam: torch.clamp(kl.sum(), min=lam))

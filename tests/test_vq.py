@@ -177,3 +177,23 @@ def test_a_never_chosen_code_gets_no_gradient():
     ((out.z_q ** 2).sum() + out.codebook_loss + 0.25 * out.commitment_loss).backward()
     assert 2 not in out.indices.unique().tolist()
     assert float(vq.codebook.grad[2].abs().sum()) == 0.0 and float(vq.codebook.grad[:2].abs().sum()) > 0
+
+
+def test_vq_rate_check_the_fixed_and_a_students_numbers():
+    """Exercise 09's rate: h·w·ln K nats for an h×w grid of K codes; bits and a single cell are named."""
+    from vae_course import variants
+    from vae_course.checks import get, params
+
+    def run(answer):
+        return [c.test(answer) for c in get("vq_rate").checks]
+
+    assert dict(params("vq_rate", None)) == {"h": 6, "w": 6, "K": 512}
+    assert run(36 * math.log(512)) == [True] and run(324 * math.log(2)) == [True]
+    assert "bits" in run(324.0)[0] and "one cell" in run(math.log(512))[0]
+    assert run(49 * math.log(128)) == [False]                            # the lecture's 7×7 grid of 128 codes
+    v = params("vq_rate", "alice")
+    assert (v.h, v.w) != (7, 7) and v.K != 128 and v.h * v.w * math.log2(v.K) != 324
+    with variants.of("alice"):
+        assert run(v.h * v.w * math.log(v.K)) == [True]
+        assert "bits" in run(v.h * v.w * math.log2(v.K))[0]
+        assert run(36 * math.log(512)) == [False]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import as_float, call, close, fresh, question, register_dataset
+from . import Variant, as_float, call, close, fresh, params, question, register_dataset
 
 ACTIVE = (0, 2, 5)
 
@@ -69,9 +69,17 @@ def _(au):
 
 
 # ----------------------------------------------------------------------------- q2 the KL an active unit carries at least
-q = question("kl_floor", 1, "the smallest average KL a latent dimension with activity A_d = 0.06 can carry (nats)")
 
-A_D = 0.06
+def _draw_kl_floor(d) -> dict:
+    """A_d = k/100 from 0.03 to 0.99, an active unit (> 0.01): never a number of lecture 08 (the threshold 0.01 and
+    its floor 0.005, 0.1, 0.2, 0.4, 0.5, 0.68, 0.92) nor an activity whose floor ½A_d is one, never the default 0.06;
+    below 1, so ½√A_d and √A_d (the "A_d is a standard deviation" slips) always differ from ½A_d."""
+    k = d.choice([k for k in range(3, 100) if k not in (6, 10, 20, 40, 50, 68, 80, 92)])
+    return {"A_d": k / 100}
+
+
+q = question("kl_floor", 1, "the smallest average KL a latent dimension with your activity A_d can carry (nats)",
+             variant=Variant({"A_d": 0.06}, _draw_kl_floor))
 
 
 def _min_kl_numerically(a_d: float) -> float:
@@ -84,15 +92,16 @@ def _min_kl_numerically(a_d: float) -> float:
 
 @q.check("½·A_d: E_x μ_d² ≥ Var_x(μ_d), and the σ part of the KL is ≥ 0")
 def _(answer):
-    ref = _min_kl_numerically(A_D)
+    a_d = params("kl_floor").A_d
+    ref = _min_kl_numerically(a_d)
     got = as_float(answer)
-    if close(got, A_D, rel=1e-2):
+    if close(got, a_d, rel=1e-3):
         return "the KL of one dimension is ½(μ² + σ² − 1 − log σ²): keep the ½"
-    if close(got, A_D ** 0.5, rel=1e-2) or close(got, 0.5 * A_D ** 0.5, rel=1e-2):
+    if close(got, a_d ** 0.5, rel=1e-3) or close(got, 0.5 * a_d ** 0.5, rel=1e-3):
         return "A_d is a variance (of μ_d over the data), not a standard deviation"
     if close(got, 0.0):
         return "a dimension whose mean μ_d moves with x pays ½ E_x μ_d² ≥ ½ Var_x(μ_d) > 0 nats: it cannot be free"
-    return close(got, ref, rel=1e-2) or f"got {got:g}"
+    return close(got, ref, rel=1e-3) or f"got {got:g}"
 
 
 # ----------------------------------------------------------------------------- q3 free bits

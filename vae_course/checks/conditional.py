@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from . import as_float, call, close, question
+from . import Variant, as_float, call, close, params, question
 
 # ----------------------------------------------------------------------------- q1 style swap
 q = question("style_swap_code", 2, "style_swap(encode, decode, x, y, new_y): encode with the own label, decode with new_y")
@@ -93,33 +93,53 @@ def _(answer):
 
 
 # ----------------------------------------------------------------------------- q3 bound on log p(x)
-q = question("bound_log_px", 2, "a lower bound on log p(x) from a CVAE's ELBO of -140 nats, p(y) = 1/10")
+
+#: the lecture's test ELBOs (-138.53, -155.66) and bound (-140.83), rounded both ways, and the old default -140
+_LECTURE_ELBOS = {-138, -139, -140, -141, -155, -156}
 
 
-def _brute_force_gap() -> float:
-    """On a random discrete joint p(x, y) (20 x-values, 10 labels, p(y) uniform): the smallest value of
+def _draw_bound(d) -> dict:
+    """A conditional ELBO of -80 to -190 nats (never the lecture's) and C equally frequent classes, never the
+    lecture's 10 (so log C is never log 10): C > 1, so ln C, log₂ C and log₁₀ C always differ, and so do ±ln C.
+    No two C have ln C₁ − ln C₂ within 0.06 of a whole number, so two different draws' answers differ by ≥ 0.06."""
+    while True:
+        elbo = -d.integer(80, 190)
+        classes = d.choice([2, 3, 4, 5, 12, 16, 20, 26, 47, 50])
+        if elbo not in _LECTURE_ELBOS and (elbo, classes) != (-118, 26):
+            return {"elbo": elbo, "C": classes}
+
+
+q = question("bound_log_px", 2, "a lower bound on log p(x) from your CVAE's ELBO and your p(y) = 1/C",
+             variant=Variant({"elbo": -118, "C": 26}, _draw_bound))
+
+
+def _brute_force_gap(classes: int) -> float:
+    """On a random discrete joint p(x, y) (20 x-values, ``classes`` labels, p(y) uniform): the smallest value of
     log p(x) - [log p(x|y) + log p(y)] over all (x, y); it is ≥ 0, i.e. log p(x) ≥ log p(y) + log p(x|y)."""
     g = torch.Generator().manual_seed(0)
-    p_x_given_y = torch.rand(10, 20, generator=g, dtype=torch.float64)
+    p_x_given_y = torch.rand(classes, 20, generator=g, dtype=torch.float64)
     p_x_given_y /= p_x_given_y.sum(1, keepdim=True)
-    p_y = torch.full((10, 1), 0.1, dtype=torch.float64)
+    p_y = torch.full((classes, 1), 1 / classes, dtype=torch.float64)
     p_x = (p_y * p_x_given_y).sum(0, keepdim=True)
     return float((p_x.log() - (p_x_given_y.log() + p_y.log())).min())
 
 
-@q.check("log p(x) ≥ log p(y) + ELBO(x|y) = -140 + log(1/10)",
-         hint="p(x) = Σ_y' p(y') p(x|y') ≥ p(y) p(x|y): add log p(y) = log(1/10) to the conditional bound")
+@q.check("log p(x) ≥ log p(y) + ELBO(x|y) with p(y) = 1/C",
+         hint="p(x) = Σ_y' p(y') p(x|y') ≥ p(y) p(x|y): add log p(y) = log(1/C) to the conditional bound")
 def _(answer):
+    v = params("bound_log_px")
     a = as_float(answer)
-    if _brute_force_gap() < 0:                                       # the inequality the answer rests on
+    if _brute_force_gap(v.C) < 0:                                      # the inequality the answer rests on
         raise AssertionError("reference failed")
-    if close(a, -140.0):
-        return "-140 bounds log p(x|y), the image given its label; the label itself has probability 1/10"
-    if close(a, -140.0 + math.log(10)):
-        return "wrong sign: log p(y) = log(1/10) is negative, so the bound on log p(x) is lower than -140"
-    if close(a, -140.0 - math.log2(10)) or close(a, -140.0 - math.log10(10)):
+    log_py = float(torch.distributions.Categorical(probs=torch.full((v.C,), 1 / v.C, dtype=torch.float64))
+                   .log_prob(torch.tensor(0)))                         # log p(y) of any label
+    if close(a, v.elbo, rel=1e-4, abs_=1e-3):
+        return f"{v.elbo} bounds log p(x|y), the image given its label; the label itself has probability 1/{v.C}"
+    if close(a, v.elbo - log_py, rel=1e-4, abs_=1e-3):
+        return f"wrong sign: log p(y) = log(1/{v.C}) is negative, so the bound on log p(x) is lower than {v.elbo}"
+    if close(a, v.elbo - math.log2(v.C), rel=1e-4, abs_=1e-3) or close(a, v.elbo - math.log10(v.C), rel=1e-4, abs_=1e-3):
         return "the ELBO is in nats: use the natural logarithm"
-    return close(a, -140.0 + math.log(0.1), rel=1e-4, abs_=1e-3)
+    return close(a, v.elbo + log_py, rel=1e-4, abs_=1e-3)
 
 
 # ----------------------------------------------------------------------------- q4 predict the extra parameters

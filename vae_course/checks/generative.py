@@ -8,12 +8,13 @@ variables. The multiple-choice questions name the misconception behind each wron
 from __future__ import annotations
 
 import itertools
+import math
 from functools import lru_cache
 
 import torch
 from torch.distributions import Bernoulli, MultivariateNormal, Normal
 
-from . import as_float, call, close, question
+from . import Variant, as_float, call, close, params, question
 
 # ----------------------------------------------------------------------------- q1 FVSBN log-likelihood
 q = question("fvsbn_log_prob", 3, "fvsbn_log_prob(W, b, x): exact log p(x) of a fully visible sigmoid belief network")
@@ -72,30 +73,65 @@ def _(fn):
 
 
 # ----------------------------------------------------------------------------- q2 change of variables
-q = question("flow_log_prob", 2, "log p(x) at x = (0.5, -1) for the coupling flow z = (x₁, x₂·exp(0.8·x₁) + 0.3·x₁)")
 
-X = (0.5, -1.0)
+def _signed_term(coef: float) -> str:
+    """``+ 0.3\\,x_1`` or ``- 0.3\\,x_1``: the shift b·x₁ as the question's formula shows it."""
+    return f"{'-' if coef < 0 else '+'} {abs(coef):g}\\,x_1"
 
 
-def _f(x):
-    return torch.stack([x[0], x[1] * torch.exp(0.8 * x[0]) + 0.3 * x[0]])
+def _flow_numbers(a: float, b: float, x1: float, x2: float) -> dict:
+    return {"a": a, "b": b, "b_term": _signed_term(b), "x": (x1, x2)}
+
+
+def _log_normal(*values: float) -> float:
+    return sum(-0.5 * v * v - 0.5 * math.log(2 * math.pi) for v in values)
+
+
+#: the fixed variant (exercises/): a, b, x₁, x₂
+_FLOW_DEFAULT = (0.8, 0.3, 0.5, -1.0)
+
+
+def _flow_by_hand(a: float, b: float, x1: float, x2: float) -> float:
+    """Only to keep the draws apart (flipping the signs of a, b, x₁, or of b, x₂, gives the same answer)."""
+    return _log_normal(x1, x2 * math.exp(a * x1) + b * x1) + a * x1
+
+
+def _draw_flow(d) -> dict:
+    """a, b in ±{0.2, 0.3, …, 0.9} and ±{0.1, …, 0.5}, x in ±{0.5, 1, 1.5}²: the stretch e^{a·x₁} is never 1 (a·x₁ ≠ 0,
+    and it may squeeze as well as stretch), and the right answer stays away from every named mistake."""
+    while True:
+        a = d.choice([s * k / 10 for k in range(2, 10) for s in (1, -1)])
+        b = d.choice([s * k / 10 for k in (1, 2, 3, 4, 5) for s in (1, -1)])
+        x1, x2 = d.choice([-1.5, -1.0, -0.5, 0.5, 1.0, 1.5]), d.choice([-1.5, -1.0, -0.5, 0.5, 1.0, 1.5])
+        right = _flow_by_hand(a, b, x1, x2)
+        if abs(right - _log_normal(x1, x2)) > 0.05 and abs(right - _flow_by_hand(*_FLOW_DEFAULT)) > 0.01:
+            return _flow_numbers(a, b, x1, x2)      # nor the default's answer, up to sign flips
+
+
+q = question("flow_log_prob", 2, "log p(x) at your x for the coupling flow z = (x₁, x₂·exp(a·x₁) + b·x₁)",
+             variant=Variant(_flow_numbers(*_FLOW_DEFAULT), _draw_flow))
+
+
+def _f(x, a: float, b: float):
+    return torch.stack([x[0], x[1] * torch.exp(a * x[0]) + b * x[0]])
 
 
 @lru_cache(maxsize=None)
-def _flow_parts():
-    x = torch.tensor(X, dtype=torch.float64)
-    z = _f(x)
-    log_det = float(torch.linalg.slogdet(torch.autograd.functional.jacobian(_f, x)).logabsdet)
+def _flow_parts(a: float, b: float, x1: float, x2: float):
+    x = torch.tensor((x1, x2), dtype=torch.float64)
+    z = _f(x, a, b)
+    log_det = float(torch.linalg.slogdet(torch.autograd.functional.jacobian(lambda t: _f(t, a, b), x)).logabsdet)
     log_base = float(MultivariateNormal(torch.zeros(2, dtype=torch.float64), torch.eye(2, dtype=torch.float64)).log_prob(z))
-    return log_base, log_det, float(Normal(0.0, 1.0).log_prob(torch.tensor(X, dtype=torch.float64)).sum())
+    return log_base, log_det, float(Normal(0.0, 1.0).log_prob(x).sum())
 
 
 @q.check("log N(f(x); 0, I) + log |det ∂f/∂x| (Jacobian by autograd)")
 def _(answer):
-    log_base, log_det, log_x = _flow_parts()
+    v = params("flow_log_prob")
+    log_base, log_det, log_x = _flow_parts(v.a, v.b, *v.x)
     got = as_float(answer)
     if close(got, log_base, rel=1e-4):
-        return "you have log N(f(x); 0, I) only: add log |det ∂f/∂x| (here 0.8·x₁)"
+        return f"you have log N(f(x); 0, I) only: add log |det ∂f/∂x| (here {v.a:g}·x₁)"
     if close(got, log_base - log_det, rel=1e-4):
         return "the log-determinant of ∂f/∂x (f: data → latent) is added, not subtracted"
     if close(got, log_x, rel=1e-4):

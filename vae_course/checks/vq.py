@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.distributions import Categorical
 
-from . import as_float, call, close, fresh, question
+from . import Variant, as_float, call, close, fresh, params, question
 
 # ----------------------------------------------------------------------------- q1 nearest code
 q = question("nearest_code", 2, "nearest_code(z, codebook): the index of the nearest codebook row for each row of z")
@@ -131,19 +131,34 @@ def _(pp):
 
 
 # ----------------------------------------------------------------------------- q4 rate
-q = question("vq_rate", 1, "the rate of a 7×7 grid of codes under a uniform prior over K = 64 codes, in nats")
+
+def _draw_vq_rate(d) -> dict:
+    """An h×w grid (3 to 12 cells a side, never the lecture's 7×7) and K = 2^a codes (16 to 4096, never the
+    lecture's 128): nats and bits always differ, and so do one cell and the grid (h·w > 1). Never the default's
+    rate (6·6·log₂ 512 = 324 bits), so the answer of exercises/ is wrong for every student."""
+    while True:
+        h, w = d.integer(3, 12), d.integer(3, 12)
+        bits_per_cell = d.choice([4, 5, 6, 8, 9, 10, 11, 12])
+        if (h, w) != (7, 7) and h * w * bits_per_cell != 6 * 6 * 9:
+            return {"h": h, "w": w, "K": 2 ** bits_per_cell}
+
+
+q = question("vq_rate", 1, "the rate of your grid of codes under a uniform prior over your K codes, in nats",
+             variant=Variant({"h": 6, "w": 6, "K": 512}, _draw_vq_rate))
 
 
 @q.check("−log p(grid) under a uniform categorical prior",
-         hint="each of the 7·7 = 49 cells costs log K nats")
+         hint="each cell of the grid costs log K nats")
 def _(answer):
+    v = params("vq_rate")
     got = as_float(answer)
-    grid = torch.randint(0, 64, (49,), generator=torch.Generator().manual_seed(0))
-    ref = float(-Categorical(logits=torch.zeros(64, dtype=torch.float64)).log_prob(grid).sum())
-    if close(got, 49 * 6):
-        return "that is in bits: in nats it is 49·ln 64"
-    if close(got, math.log(64)):
-        return "that is one cell: the grid has 49 of them"
+    cells = v.h * v.w
+    grid = torch.randint(0, v.K, (cells,), generator=torch.Generator().manual_seed(0))
+    ref = float(-Categorical(logits=torch.zeros(v.K, dtype=torch.float64)).log_prob(grid).sum())
+    if close(got, cells * math.log2(v.K)):
+        return f"that is in bits: in nats it is {v.h}·{v.w}·ln {v.K}"
+    if close(got, math.log(v.K)):
+        return f"that is one cell: the grid has {v.h}·{v.w} of them"
     return close(got, ref)
 
 
