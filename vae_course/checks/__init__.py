@@ -213,8 +213,9 @@ def option(answer, options) -> str | int:
     shown = ", ".join(repr(o) for o in options)
     got = "no answer yet" if answer is None or answer is Ellipsis else f"got {answer!r}"
     if all(isinstance(o, str) for o in options):
-        if isinstance(answer, str) and answer.strip().strip("()").strip().lower() in options:
-            return answer.strip().strip("()").strip().lower()
+        by_letter = {o.lower(): o for o in options}
+        if isinstance(answer, str) and answer.strip().strip("()").strip().lower() in by_letter:
+            return by_letter[answer.strip().strip("()").strip().lower()]
         raise TypeError(f"answer with one of the letters {shown} (a string); {got}")
     if not isinstance(answer, bool) and hasattr(answer, "__index__") and int(answer) in options:
         return int(answer)

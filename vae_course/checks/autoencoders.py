@@ -11,7 +11,7 @@ import math
 import torch
 import torch.nn as nn
 
-from . import Variant, as_float, call, close, fresh, params, question
+from . import Variant, as_float, call, close, fresh, multiple_choice, params, question
 
 # ----------------------------------------------------------------------------- q1 extra parameters
 
@@ -175,12 +175,6 @@ def _(cov):
 
 # ----------------------------------------------------------------------------- understanding: regularisers and holes
 
-def _letter(answer) -> str:
-    if not isinstance(answer, str) or answer.strip().lower() not in ("a", "b", "c", "d"):
-        raise TypeError("answer with one of the letters 'a', 'b', 'c', 'd' (a string)")
-    return answer.strip().lower()
-
-
 q = question("variational_regulariser", 1, "what the VAE's KL regulariser acts on")
 
 REGULARISER_FEEDBACK = {
@@ -192,10 +186,8 @@ REGULARISER_FEEDBACK = {
 }
 
 
-@q.check("the option the KL term acts on", hint="KL(q(z|x) ‖ p(z)) compares two distributions over z")
-def _(answer):
-    letter = _letter(answer)
-    return REGULARISER_FEEDBACK.get(letter, True)
+multiple_choice(q, "d", REGULARISER_FEEDBACK, name="the option the KL term acts on",
+                hint="KL(q(z|x) ‖ p(z)) compares two distributions over z")
 
 
 q = question("ae_aggregate_codes", 1, "the aggregate code distribution of a plain autoencoder")
@@ -210,13 +202,13 @@ AGGREGATE_FEEDBACK = {
 }
 
 
-@q.check("the option that describes (1/N) Σ δ(z − z_n)", hint="a deterministic encoder gives one point per image")
-def _(answer):
-    letter = _letter(answer)
-    if letter in AGGREGATE_FEEDBACK:
-        return AGGREGATE_FEEDBACK[letter]
-    # the witness: N codes hold zero prior mass (their cells shrink to nothing as the grid is refined)
+def _point_codes_hold_no_mass() -> bool:
+    """N codes hold zero prior mass: their cells shrink to nothing as the grid is refined."""
     import torch
     from vae_course.evaluate import prior_coverage
     codes = torch.randn(200, 2, generator=torch.Generator().manual_seed(0))
     return prior_coverage(codes, bins=400) <= 200 / 400**2
+
+
+multiple_choice(q, "c", AGGREGATE_FEEDBACK, name="the option that describes (1/N) Σ δ(z − z_n)",
+                hint="a deterministic encoder gives one point per image", witness=_point_codes_hold_no_mass)

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from . import Variant, as_float, call, close, params, question
+from . import Variant, as_float, call, close, multiple_choice, params, question
 
 # ----------------------------------------------------------------------------- q1 style swap
 q = question("style_swap_code", 2, "style_swap(encode, decode, x, y, new_y): encode with the own label, decode with new_y")
@@ -72,7 +72,7 @@ def _(style_swap):
 # ----------------------------------------------------------------------------- q2 what a column holds
 q = question("grid_column", 1, "the class × style grid: what stays the same down a column?")
 
-#: option → feedback (None for the right one)
+#: option → why it is wrong (None for the right one)
 GRID_OPTIONS = {
     "A": "no: z is not a random seed that is thrown away. The same z was decoded each time, and the decoder "
          "p(x|z, y) is a smooth function of z: the same z gives related images.",
@@ -84,12 +84,8 @@ GRID_OPTIONS = {
 }
 
 
-@q.check("the style (what the label does not say) stays the same")
-def _(answer):
-    if not isinstance(answer, str) or answer.strip().upper() not in GRID_OPTIONS:
-        raise TypeError(f"answer with one letter: {', '.join(GRID_OPTIONS)}")
-    feedback = GRID_OPTIONS[answer.strip().upper()]
-    return True if feedback is None else feedback
+multiple_choice(q, "B", {k: v for k, v in GRID_OPTIONS.items() if v is not None},
+                name="the style (what the label does not say) stays the same")
 
 
 # ----------------------------------------------------------------------------- q3 bound on log p(x)

@@ -12,7 +12,7 @@ from functools import lru_cache
 import torch
 from torch.distributions import Normal
 
-from . import Variant, as_float, call, close, params, question
+from . import Variant, as_float, call, close, multiple_choice, params, question
 
 Z = torch.linspace(-20.0, 20.0, 40_001, dtype=torch.float64)   # the trapezoid rule converges fast here
 DZ = float(Z[1] - Z[0])
@@ -219,14 +219,8 @@ IWAE_FEEDBACK = {
 }
 
 
-@q.check("the option that describes L_k", hint="L_1 is the ELBO; what does averaging k weights do to Jensen's gap?")
-def _(answer):
-    if not isinstance(answer, str) or answer.strip().lower() not in ("a", "b", "c", "d"):
-        raise TypeError("answer with one of the letters 'a', 'b', 'c', 'd' (a string)")
-    letter = answer.strip().lower()
-    if letter in IWAE_FEEDBACK:
-        return IWAE_FEEDBACK[letter]
-    # the witness, on lecture 03's exact model with a poor q: L_1 < L_64 < log p(x)
+def _iwae_rises_below_log_px() -> bool:
+    """On lecture 03's exact model with a poor q: L_1 < L_64 < log p(x)."""
     import torch
     from vae_course.elbo import LinearGaussian
     model, x = LinearGaussian(w=2.0, b=0.5, s=0.8), 2.0
@@ -234,3 +228,7 @@ def _(answer):
     l1 = float(model.iwae(x, -1.0, 0.0, k=1, n=4000, generator=g))
     l64 = float(model.iwae(x, -1.0, 0.0, k=64, n=500, generator=g))
     return l1 < l64 < float(model.log_px(x))
+
+
+multiple_choice(q, "b", IWAE_FEEDBACK, name="the option that describes L_k",
+                hint="L_1 is the ELBO; what does averaging k weights do to Jensen's gap?", witness=_iwae_rises_below_log_px)

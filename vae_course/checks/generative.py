@@ -14,7 +14,7 @@ from functools import lru_cache
 import torch
 from torch.distributions import Bernoulli, MultivariateNormal, Normal
 
-from . import Variant, as_float, call, close, params, question
+from . import Variant, as_float, call, close, multiple_choice, params, question
 
 # ----------------------------------------------------------------------------- q1 FVSBN log-likelihood
 q = question("fvsbn_log_prob", 3, "fvsbn_log_prob(W, b, x): exact log p(x) of a fully visible sigmoid belief network")
@@ -141,17 +141,6 @@ def _(answer):
 
 # ----------------------------------------------------------------------------- multiple choice
 
-def _choice(answer, options: str) -> str:
-    if answer is None or answer is Ellipsis:
-        raise TypeError("no answer yet")
-    if not isinstance(answer, str):
-        raise TypeError(f"answer with one letter as a string, e.g. 'a'; got {type(answer).__name__}")
-    letter = answer.strip().strip("()").strip().lower()
-    if letter not in options:
-        raise ValueError(f"answer with one of {', '.join(repr(o) for o in options)}; got {answer!r}")
-    return letter
-
-
 q = question("flow_no_compression", 2, "why a RealNVP flow for MNIST cannot have a 16-dimensional z")
 _FLOW_FEEDBACK = {
     "a": True,
@@ -162,9 +151,8 @@ _FLOW_FEEDBACK = {
 }
 
 
-@q.check("the right reason", hint="think about what the change-of-variables formula needs")
-def _(answer):
-    return _FLOW_FEEDBACK[_choice(answer, "abcd")]
+multiple_choice(q, "a", {k: v for k, v in _FLOW_FEEDBACK.items() if v is not True}, name="the right reason",
+                hint="think about what the change-of-variables formula needs")
 
 
 q = question("vae_blur", 2, "why the means a VAE decodes look blurry")
@@ -177,9 +165,8 @@ _BLUR_FEEDBACK = {
 }
 
 
-@q.check("the right explanation", hint="what is the best per-pixel probability when z leaves a stroke's position open?")
-def _(answer):
-    return _BLUR_FEEDBACK[_choice(answer, "abcd")]
+multiple_choice(q, "c", {k: v for k, v in _BLUR_FEEDBACK.items() if v is not True}, name="the right explanation",
+                hint="what is the best per-pixel probability when z leaves a stroke's position open?")
 
 
 q = question("bound_vs_exact", 2, "-ELBO 100, -IWAE 95, exact autoregressive NLL 97: who gives x the higher probability?")

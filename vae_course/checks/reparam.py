@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.distributions import Normal
 
-from . import Variant, as_float, call, close, fresh, params, question
+from . import Variant, as_float, call, close, fresh, multiple_choice, params, question
 
 # ----------------------------------------------------------------------------- q1 reparameterize
 q = question("reparam_code", 3, "reparameterize(mu, logvar, eps): a draw from N(μ, σ²) that gradients pass through")
@@ -189,17 +189,15 @@ def _per_sample_variances(n: int = 200_000, seed: int = 0):
     return pathwise.mean(), pathwise.var(), score.mean(), score.var()
 
 
-@q.check("the option that describes the two estimators here",
-         hint="both estimate the same gradient; compare what one sample of each varies by")
-def _(answer):
-    if not isinstance(answer, str) or answer.strip().lower() not in ("a", "b", "c", "d"):
-        raise TypeError("answer with one of the letters 'a', 'b', 'c', 'd' (a string)")
-    letter = answer.strip().lower()
-    if letter in SCORE_FEEDBACK:
-        return SCORE_FEEDBACK[letter]
+def _same_mean_more_variance() -> bool:
+    """Same mean (the exact ∂/∂μ is 2(μ − 1) = −1), several times the variance for the score function."""
     m_path, v_path, m_score, v_score = _per_sample_variances()
-    # same mean (the exact ∂/∂μ is 2(μ − 1) = −1), several times the variance
     return abs(m_path + 1) < 0.02 and abs(m_score + 1) < 0.05 and v_score > 3 * v_path
+
+
+multiple_choice(q, "b", SCORE_FEEDBACK, name="the option that describes the two estimators here",
+                hint="both estimate the same gradient; compare what one sample of each varies by",
+                witness=_same_mean_more_variance)
 
 
 # ----------------------------------------------------------------------------- understanding: why sampling blocks gradients
@@ -214,15 +212,14 @@ SAMPLING_FEEDBACK = {
 }
 
 
-@q.check("the option that describes torch.normal's gradient", hint="run it: z = torch.normal(mu, sigma); z.backward()")
-def _(answer):
-    if not isinstance(answer, str) or answer.strip().lower() not in ("a", "b", "c", "d"):
-        raise TypeError("answer with one of the letters 'a', 'b', 'c', 'd' (a string)")
-    letter = answer.strip().lower()
-    if letter in SAMPLING_FEEDBACK:
-        return SAMPLING_FEEDBACK[letter]
+def _torch_normal_gives_zero_gradients() -> bool:
+    """z = torch.normal(mu, sigma) stays in the graph, but mu and sigma get zero gradients."""
     mu = torch.tensor(1.0, requires_grad=True)
     sigma = torch.tensor(2.0, requires_grad=True)
     z = torch.normal(mu, sigma)
     z.backward()
     return z.requires_grad and float(mu.grad) == 0.0 and float(sigma.grad) == 0.0
+
+
+multiple_choice(q, "b", SAMPLING_FEEDBACK, name="the option that describes torch.normal's gradient",
+                hint="run it: z = torch.normal(mu, sigma); z.backward()", witness=_torch_normal_gives_zero_gradients)

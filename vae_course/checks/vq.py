@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch.distributions import Categorical
 
-from . import Variant, as_float, call, close, fresh, params, question
+from . import Variant, as_float, call, close, fresh, multiple_choice, params, question
 
 # ----------------------------------------------------------------------------- q1 nearest code
 q = question("nearest_code", 2, "nearest_code(z, codebook): the index of the nearest codebook row for each row of z")
@@ -163,17 +163,8 @@ def _(answer):
 
 
 # ----------------------------------------------------------------------------- q5, q6: understanding, multiple choice
-def _choice_check(q, right: int, why_wrong: dict[int, str], n: int = 4):
-    """Register the check of a multiple-choice answer (the option number); a wrong option's hint says why it is wrong."""
-    @q.check("the right option", hint="answer with the number of one option")
-    def _(answer):
-        if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)) or not 1 <= int(answer) <= n:
-            return f"answer with one option number, 1 to {n} (an int), got {answer!r}"
-        return True if int(answer) == right else why_wrong[int(answer)]
-
-
 q = question("vq_loss_roles", 1, "what the codebook loss ‖sg[z_e] − e_k‖² trains (multiple choice)")
-_choice_check(q, 2, {
+multiple_choice(q, 2, {
     1: "keeping the encoder near its code is the commitment loss ‖z_e − sg[e_k]‖²; here the stop-gradient sits on z_e, "
        "so the encoder gets no gradient from this loss",
     3: "the decoder is trained by the reconstruction term; the codebook loss does not involve the decoder at all",
@@ -181,7 +172,7 @@ _choice_check(q, 2, {
 })
 
 q = question("dead_code_gradient", 1, "predict, then measure: the gradient a never-chosen code receives")
-_choice_check(q, 1, {
+multiple_choice(q, 1, {
     2: "the codebook loss ‖sg[z_e] − e_k‖² only contains the chosen codes e_k: an unchosen code is not in it",
     3: "the straight-through estimator copies the decoder's gradient to z_e, the encoder output, never to the codebook",
     4: "the commitment loss has sg[e_k]: it sends no gradient to any code, chosen or not",
