@@ -1,7 +1,9 @@
 """The checks of exercise 07 (β-VAE) accept the right answers and name the usual mistakes."""
 import numpy as np
+import pytest
 
-from vae_course import grading
+from vae_course import grading, variants
+from vae_course.checks import params
 from vae_course.checks.beta_vae import POINTS
 
 
@@ -24,9 +26,21 @@ def test_beta_choice_accepts_the_minimiser_and_names_swapped_weights():
 
 
 def test_implicit_beta():
-    assert grading.check("implicit_beta", 48.0) == 1.0
+    assert grading.check("implicit_beta", 48.0) == 1.0          # 32·32·3 / 64
     assert "inverted" in failed(grading.check("implicit_beta", 64 / 3072)).popitem()[1]
     assert "colour" in failed(grading.check("implicit_beta", 16.0)).popitem()[1]
+    assert "number of image values" in failed(grading.check("implicit_beta", 3072.0)).popitem()[1]
+
+
+@pytest.mark.parametrize("student", ["alice", "bob", "carol"])
+def test_implicit_beta_with_a_students_numbers(student):
+    with variants.of(student):
+        v = params("implicit_beta")
+        values = v.side * v.side * v.channels
+        assert grading.check("implicit_beta", values / v.d) == 1.0
+        assert grading.check("implicit_beta", 48.0) == 0.0         # the default's answer
+        assert "inverted" in failed(grading.check("implicit_beta", v.d / values)).popitem()[1]
+        assert "colour" in failed(grading.check("implicit_beta", v.side * v.side / v.d)).popitem()[1]
 
 
 def test_multiple_choice_feedback_names_the_misconception():

@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from vae_course import checks, grading
+from vae_course import checks, grading, variants
+from vae_course.checks import params
 
 
 def _hints(qid, answer):
@@ -31,7 +32,7 @@ def test_multiple_choice_right_option_and_a_reason_for_each_wrong_one(qid, corre
 
 def test_matched_mu_norm_against_the_closed_form_and_its_slips(capsys):
     assert grading.check("matched_mu_norm", 32 * (1 - 0.15)) == 1.0
-    for slip, words in ((32.0, "prior"), (32 * 1.15, "subtract"), (0.85, "sum over all 32")):
+    for slip, words in ((32.0, "prior"), (32 * 1.15, "subtract"), (0.85, "sum over all d"), (32 * 0.15, "Σ E σ²")):
         (hint,) = _hints("matched_mu_norm", slip)
         assert words in hint
     capsys.readouterr()
@@ -43,4 +44,23 @@ def test_lerp_quarter_point_against_the_closed_form_and_its_slips(capsys):
         (hint,) = _hints("lerp_norm", slip)
         assert words in hint
     assert math.isclose(64 * (0.75 ** 2 + 0.25 ** 2), 40.0)
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("student", ["alice", "bob", "carol", "dave"])
+def test_by_hand_slips_are_named_with_every_students_numbers(student, capsys):
+    """The hints name the same mistakes whatever the student's numbers, and the default's answers earn nothing."""
+    with variants.of(student):
+        v = params("matched_mu_norm")
+        assert grading.check("matched_mu_norm", v.d * (1 - v.sigma2)) == 1.0
+        assert grading.check("matched_mu_norm", 32 * (1 - 0.15)) == 0.0
+        for slip, words in ((v.d, "prior"), (v.d * (1 + v.sigma2), "subtract"), (1 - v.sigma2, "sum over all d"),
+                            (v.d * v.sigma2, "Σ E σ²")):
+            (hint,) = _hints("matched_mu_norm", slip)
+            assert words in hint
+        w = params("lerp_norm")
+        assert grading.check("lerp_norm", w.d * ((1 - w.t) ** 2 + w.t ** 2)) == 1.0
+        for slip, words in ((w.d / 2, "midpoint"), (w.d, "variances add"), ((1 - w.t) ** 2 * w.d, "z₀'s share")):
+            (hint,) = _hints("lerp_norm", slip)
+            assert words in hint
     capsys.readouterr()

@@ -293,11 +293,33 @@ def vae_loss(x, logits, mu, logvar):
 
 
 def test_shapes():
-    right = {"conv1": (8, 32, 14, 14), "conv2": (8, 64, 7, 7), "flat": (8, 3136)}
+    # the default: a batch of 10, Conv2d(1, 24, 5, 2, 1) on 28×28 gives ⌊25/2⌋ + 1 = 13, Conv2d(24, 48, 3, 2, 0) ⌊10/2⌋ + 1 = 6
+    right = {"conv1": (10, 24, 13, 13), "conv2": (10, 48, 6, 6), "flat": (10, 1728)}
     assert grading.check("conv_shapes", right) == 2.0
-    assert grading.check("conv_shapes", dict(right, flat=(3136,))) == pytest.approx(4 / 3, abs=1e-4)
-    assert grading.check("deconv_size", 13) == 1.0
-    assert grading.check("deconv_size", 14) == 0.0
+    assert grading.check("conv_shapes", dict(right, flat=(1728,))) == pytest.approx(4 / 3, abs=1e-4)
+    assert "round down" in failed(grading.check("conv_shapes", dict(right, conv1=(10, 24, 14, 14))))["after conv1"]
+    # the lecture's encoder (batch 8, 4×4 kernels, 32 → 64 channels) is not the question's
+    assert grading.check("conv_shapes", {"conv1": (8, 32, 14, 14), "conv2": (8, 64, 7, 7), "flat": (8, 3136)}) == 0.0
+    # ConvTranspose2d(48, 24, 5, stride 2, padding 1) on 9×9: 8·2 − 2 + 5 = 19; n·s = 18 is the 4×4 layers' size
+    assert grading.check("deconv_size", 19) == 1.0
+    assert "k − 2p = s" in failed(grading.check("deconv_size", 18))["matches the layer's actual output"]
+    assert "2·padding" in failed(grading.check("deconv_size", 21))["matches the layer's actual output"]
+    assert grading.check("deconv_size", 13) == 0.0          # lecture 05's 3×3 layer on 7×7
+
+
+@pytest.mark.parametrize("student", ["alice", "bob", "carol"])
+def test_shapes_with_a_students_numbers(student):
+    with variants.of(student):
+        v = params("conv_shapes")
+        size = lambda n, k, p: (n + 2 * p - k) // 2 + 1                     # noqa: E731
+        h1 = size(28, v.k1, v.p1)
+        h2 = size(h1, v.k2, v.p2)
+        right = {"conv1": (v.batch, v.c1, h1, h1), "conv2": (v.batch, v.c2, h2, h2), "flat": (v.batch, v.c2 * h2 * h2)}
+        assert grading.check("conv_shapes", right) == 2.0
+        assert grading.check("conv_shapes", {"conv1": (10, 24, 13, 13), "conv2": (10, 48, 6, 6), "flat": (10, 1728)}) == 0.0
+        w = params("deconv_size")
+        assert grading.check("deconv_size", (w.n - 1) * w.s - 2 * w.p + w.k) == 1.0
+        assert grading.check("deconv_size", 19) == 0.0                      # the default's answer
 
 
 def test_vae_loss_right():
@@ -329,6 +351,12 @@ def test_vae_loss_summing_over_batch_and_averaging_kl_are_diagnosed():
 def test_bits_per_dim():
     assert grading.check("bits_per_dim", 100 / (784 * math.log(2))) == 1.0
     assert grading.check("bits_per_dim", 100 / 784) == 0.0
+    assert "divide by the 784 pixels" in failed(grading.check("bits_per_dim", 100 / math.log(2))).popitem()[1]
+    with variants.of("alice"):
+        nats = params("bits_per_dim").nats
+        assert nats != 100
+        assert grading.check("bits_per_dim", nats / 784 / math.log(2)) == 1.0
+        assert grading.check("bits_per_dim", 100 / (784 * math.log(2))) == 0.0
 
 
 # ----------------------------------------------------------------------------- lecture 06
@@ -357,9 +385,23 @@ def test_slerp_without_the_parallel_fallback_loses_that_check():
 
 def test_latent_values():
     assert grading.check("lerp_norm", 40.0) == 1.0            # 64·((3/4)² + (1/4)²)
-    assert grading.check("lerp_norm", 32.0) == 0.0            # the midpoint's d/2, printed in lecture 06
+    assert grading.check("lerp_norm", 32.0) == 0.0            # the midpoint's d/2
     assert grading.check("midpoint_norms", (math.sqrt(128) / 2, 8.0)) == 1.0
     assert grading.check("midpoint_norms", (8.0, 8.0)) == 0.0
+
+
+@pytest.mark.parametrize("student", ["alice", "bob", "carol"])
+def test_latent_values_with_a_students_numbers(student):
+    with variants.of(student):
+        v = params("lerp_norm")
+        assert grading.check("lerp_norm", v.d * ((1 - v.t) ** 2 + v.t ** 2)) == 1.0
+        assert grading.check("lerp_norm", 40.0) == 0.0        # the default's answer
+        w = params("midpoint_norms")
+        # two vectors of norm r at angle Ω, built in the plane: the lerp midpoint and z₀ turned by Ω/2
+        z0 = torch.tensor([w.r, 0.0], dtype=torch.float64)
+        z1 = w.r * torch.tensor([math.cos(math.radians(w.angle)), math.sin(math.radians(w.angle))], dtype=torch.float64)
+        assert grading.check("midpoint_norms", (float(((z0 + z1) / 2).norm()), float(z0.norm()))) == 1.0
+        assert grading.check("midpoint_norms", (math.sqrt(128) / 2, 8.0)) == 0.0
 
 
 # ----------------------------------------------------------------------------- lecture 08

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import as_float, call, close, question
+from . import Variant, as_float, call, close, params, question
 
 # (rate R, distortion D) in nats of four trained models; none of these numbers is in lecture 07
 POINTS = [(34.0, 86.0), (21.0, 95.0), (9.5, 121.0), (2.0, 168.0)]
@@ -49,17 +49,45 @@ def _(f):
 
 
 # ----------------------------------------------------------------------------- q2 the implicit β
-q = question("implicit_beta", 1, "the β hidden in a loss that averages the squared error over 32×32×3 values and the KL over 64 latents")
+
+_IMPLICIT_DEFAULT = {"side": 32, "channels": 3, "d": 64}
+
+
+def _implicit_variants() -> list[dict]:
+    """A square colour image (side 16…128) and d latents, one pair per value of β = 3·side²/d (always above 1;
+    never lecture 07's MNIST 784/20: these images have three channels), never the default's β = 48."""
+    seen, kept = {3 * 32 * 32 / 64}, []
+    for side in (16, 24, 28, 40, 48, 56, 64, 80, 96, 128):
+        for d in (10, 16, 24, 32, 40, 50, 64, 100, 128, 256):
+            if 3 * side * side / d not in seen:
+                seen.add(3 * side * side / d)
+                kept.append({"side": side, "channels": 3, "d": d})
+    return kept
+
+
+_IMPLICIT_VARIANTS = _implicit_variants()
+
+
+def _draw_implicit(d) -> dict:
+    return dict(d.choice(_IMPLICIT_VARIANTS))
+
+
+q = question("implicit_beta", 1, "the β hidden in a loss that averages the squared error over your image's values "
+             "and the KL over your latents", variant=Variant(_IMPLICIT_DEFAULT, _draw_implicit))
 
 
 @q.check("β = (number of averaged image values) / (number of latent dimensions)")
 def _(answer):
-    ref = 32 * 32 * 3 / 64
+    v = params("implicit_beta")
+    n_values = v.side * v.side * v.channels
+    ref = n_values / v.d
     got = as_float(answer)
-    if close(got, 64 / (32 * 32 * 3)):
+    if close(got, v.d / n_values):
         return "inverted: dividing the squared error by D and the KL by d puts D/d in front of the KL once you multiply by D"
-    if close(got, 32 * 32 / 64):
-        return "count every averaged value: 32×32 pixels × 3 colour channels"
+    if close(got, v.side * v.side / v.d):
+        return f"count every averaged value: {v.side}×{v.side} pixels × {v.channels} colour channels"
+    if close(got, float(n_values)):
+        return "that is the number of image values D; the KL was averaged too, over the d latents"
     if close(got, 1.0):
         return "averaging is not a neutral choice of units when the two terms are averaged over different counts"
     return close(got, ref) or f"got {got:g}"

@@ -3,6 +3,8 @@ posterior means under a perfectly matched prior, and what "nearby z, nearby x" m
 
 References: Monte Carlo for norms of Gaussian vectors; for slerp, geometry (endpoints,
 constant norm between unit vectors, equal angles for equal steps), measured on the output.
+The by-hand questions (lerp_norm, midpoint_norms, matched_mu_norm) use each student's own numbers
+(:func:`params`).
 """
 from __future__ import annotations
 
@@ -10,24 +12,58 @@ import math
 
 import torch
 
-from . import as_float, call, close, fresh, question
+from . import Variant, as_float, call, close, fresh, params, question
 
 # ----------------------------------------------------------------------------- q1 a point on the lerp path
-q = question("lerp_norm", 1, "E‖(1 − t)·z₀ + t·z₁‖² at t = ¼ for independent z₀, z₁ ~ N(0, I₆₄)")
+
+def _spaced(candidates, value, gap: float) -> list:
+    """The candidates, in order, whose answer ``value(c)`` lies at least ``gap`` from every answer kept before
+    (the first candidate, the default, is kept): a classmate's answer then never passes a Monte Carlo check."""
+    kept, answers = [], []
+    for c in candidates:
+        if all(abs(value(c) - a) >= gap for a in answers):
+            kept.append(c)
+            answers.append(value(c))
+    return kept
+
+
+#: t < ½ (t and 1 − t give the same answer), never ½ (the lecture's midpoint): (t, its TeX form)
+_LERP_T = [(0.1, r"\tfrac1{10}"), (0.125, r"\tfrac18"), (0.2, r"\tfrac15"), (0.25, r"\tfrac14"),
+           (0.3, r"\tfrac3{10}"), (0.375, r"\tfrac38"), (0.4, r"\tfrac25")]
+_LERP_DEFAULT = {"d": 64, "t": 0.25, "t_tex": r"\tfrac14"}
+#: d in 20…128 (never the lecture's 16), answers d·((1 − t)² + t²) at least 1 apart and from the default's 40
+_LERP_VARIANTS = _spaced([_LERP_DEFAULT] + [{"d": d, "t": t, "t_tex": tex}
+                                            for d in (20, 24, 32, 40, 48, 50, 60, 64, 72, 80, 96, 100, 128)
+                                            for t, tex in _LERP_T],
+                         lambda v: v["d"] * ((1 - v["t"]) ** 2 + v["t"] ** 2), 1.0)[1:]
+
+
+def _draw_lerp(d) -> dict:
+    return dict(d.choice(_LERP_VARIANTS))
+
+
+q = question("lerp_norm", 1, "E‖(1 − t)·z₀ + t·z₁‖² at your t for independent z₀, z₁ ~ N(0, I_d)",
+             variant=Variant(_LERP_DEFAULT, _draw_lerp))
+
+
+def _mc_tolerance(samples) -> tuple[float, float]:
+    """The Monte Carlo mean of ``samples`` and four of its standard errors."""
+    return float(samples.mean()), 4 * float(samples.std()) / math.sqrt(samples.numel())
 
 
 @q.check("agrees with Monte Carlo", hint="E‖z‖² = d for z ~ N(0, I_d); (1 − t)z₀ + t z₁ ~ N(0, ((1 − t)² + t²) I)")
 def _(answer):
+    v = params("lerp_norm")
     g = torch.Generator().manual_seed(0)
-    z0, z1 = torch.randn(2, 20_000, 64, generator=g, dtype=torch.float64)
-    mc = float((0.75 * z0 + 0.25 * z1).pow(2).sum(1).mean())
-    if close(answer, 32.0):
-        return "32 = d/2 is the midpoint, t = ½; at t = ¼ the weights are ¾ and ¼"
-    if close(answer, 64.0):
+    z0, z1 = torch.randn(2, 20_000, v.d, generator=g, dtype=torch.float64)
+    mc, tol = _mc_tolerance(((1 - v.t) * z0 + v.t * z1).pow(2).sum(1))
+    if close(answer, v.d / 2):
+        return "d/2 is the midpoint's value, t = ½; at your t the weights are 1 − t and t"
+    if close(answer, float(v.d)):
         return "the weights add to 1, but the variances add as (1 − t)² + t², not ((1 − t) + t)²"
-    if close(answer, 36.0):
-        return "(¾)²·64 counts z₀'s share only; z₁ adds (¼)²·64"
-    return abs(as_float(answer) - mc) < 0.3
+    if close(answer, (1 - v.t) ** 2 * v.d):
+        return "(1 − t)²·d counts z₀'s share only; z₁ adds t²·d"
+    return abs(as_float(answer) - mc) < tol
 
 
 # ----------------------------------------------------------------------------- q2 slerp
@@ -73,39 +109,79 @@ def _(slerp):
 
 
 # ----------------------------------------------------------------------------- q3 midpoint norms
-q = question("midpoint_norms", 1, "norms of the lerp and slerp midpoints of two orthogonal vectors of norm 8")
+
+def _draw_midpoint(d) -> dict:
+    """Two vectors of equal norm r at an angle of 60°, 90° or 120° (cos(Ω/2) = √3/2, 1/√2, ½); r is never the
+    default's 8, so the default's pair is wrong for every student."""
+    return {"r": d.choice([2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 20]), "angle": d.choice([60, 90, 120])}
 
 
-@q.check("(‖lerp midpoint‖, ‖slerp midpoint‖) measured on orthogonal vectors of norm 8",
-         hint="lerp: ‖(z₀+z₁)/2‖ = √(64+64)/2; slerp keeps the norm of its endpoints")
+q = question("midpoint_norms", 1, "norms of the lerp and slerp midpoints of your two vectors of equal norm",
+             variant=Variant({"r": 8, "angle": 90}, _draw_midpoint))
+
+
+@q.check("(‖lerp midpoint‖, ‖slerp midpoint‖) measured on two such vectors",
+         hint="lerp: ‖(z₀+z₁)/2‖ = ½√(‖z₀‖² + ‖z₁‖² + 2 z₀·z₁) with z₀·z₁ = r² cos Ω; "
+              "slerp keeps the norm of its endpoints")
 def _(answer):
     if not isinstance(answer, (tuple, list)) or len(answer) != 2:
         raise TypeError("expected a pair (lerp_norm, slerp_norm)")
-    z0, z1 = torch.zeros(64, dtype=torch.float64), torch.zeros(64, dtype=torch.float64)
-    z0[0], z1[1] = 8.0, 8.0
+    v = params("midpoint_norms")
+    omega = math.radians(v.angle)
+    # two vectors of norm r at angle Ω in a random plane of R⁶⁴ (orthonormal e₁, e₂ from a QR factorisation)
+    basis, _ = torch.linalg.qr(torch.randn(64, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64))
+    e1, e2 = basis[:, 0], basis[:, 1]
+    z0, z1 = v.r * e1, v.r * (math.cos(omega) * e1 + math.sin(omega) * e2)
     lerp_ref = float(((z0 + z1) / 2).norm())
-    rot = math.cos(math.pi / 4) * z0 + math.sin(math.pi / 4) * z1   # a rotation by half the 90° angle
-    return close(answer[0], lerp_ref) and close(answer[1], float(rot.norm()))
+    half = v.r * (math.cos(omega / 2) * e1 + math.sin(omega / 2) * e2)   # z₀ rotated by half the angle
+    lerp_ok, slerp_ok = close(answer[0], lerp_ref), close(answer[1], float(half.norm()))
+    if lerp_ok and slerp_ok:
+        return True
+    if not lerp_ok and close(answer[0], v.r):
+        return "lerp's midpoint is shorter than its endpoints: it cuts through the inside of the sphere"
+    if not lerp_ok and v.angle != 90 and close(answer[0], v.r / math.sqrt(2)):
+        return "r/√2 holds for orthogonal vectors only; here z₀·z₁ = r² cos Ω is not 0"
+    if lerp_ok and close(answer[1], lerp_ref):
+        return "that is lerp's midpoint again: slerp keeps the norm of its endpoints"
+    return False
 
 
 # ----------------------------------------------------------------------------- q4 posterior means, matched prior
-q = question("matched_mu_norm", 1, "E‖μ‖² when the aggregate posterior equals the prior (d = 32, E σ_u² = 0.15)")
+
+_MATCHED_DEFAULT = {"d": 32, "sigma2": 0.15}
+#: d (never the lecture's 16) and the mean posterior variance E σ_u² in 0.05…0.45 (never ½: d·E σ² is a named
+#: mistake); answers d·(1 − E σ²) at least 1 apart and from the default's 27.2
+_MATCHED_VARIANTS = _spaced([_MATCHED_DEFAULT] + [{"d": d, "sigma2": s2}
+                                                  for d in (10, 12, 20, 24, 30, 40, 48, 50, 60, 64, 100)
+                                                  for s2 in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)],
+                            lambda v: v["d"] * (1 - v["sigma2"]), 1.0)[1:]
+
+
+def _draw_matched(d) -> dict:
+    return dict(d.choice(_MATCHED_VARIANTS))
+
+
+q = question("matched_mu_norm", 1, "E‖μ‖² when the aggregate posterior equals the prior (your d and E σ_u²)",
+             variant=Variant(_MATCHED_DEFAULT, _draw_matched))
 
 
 @q.check("agrees with codes whose aggregate is exactly N(0, I)",
-         hint="per dimension E_q[z²] = E[μ²] + E[σ²] = 1 when q(z) = p(z); sum E[μ²] over the 32 dimensions")
+         hint="per dimension E_q[z²] = E[μ²] + E[σ²] = 1 when q(z) = p(z); sum E[μ²] over the d dimensions")
 def _(answer):
-    # centres μ ~ N(0, 0.85 I) and posteriors N(μ, 0.15 I): their mixture is exactly N(0, I)
+    v = params("matched_mu_norm")
+    # centres μ ~ N(0, (1 − σ²) I) and posteriors N(μ, σ² I): their mixture is exactly N(0, I)
     g = torch.Generator().manual_seed(0)
-    mu = math.sqrt(0.85) * torch.randn(20_000, 32, generator=g, dtype=torch.float64)
-    mc = float(mu.pow(2).sum(1).mean())
-    if close(answer, 32.0):
-        return "32 is E‖z‖² under the prior; the centres are narrower: each posterior's own variance takes its share"
-    if close(answer, 32 * 1.15):
+    mu = math.sqrt(1 - v.sigma2) * torch.randn(20_000, v.d, generator=g, dtype=torch.float64)
+    mc, tol = _mc_tolerance(mu.pow(2).sum(1))
+    if close(answer, float(v.d)):
+        return "d is E‖z‖² under the prior; the centres are narrower: each posterior's own variance takes its share"
+    if close(answer, v.d * (1 + v.sigma2)):
         return "subtract the posterior variance, don't add it: E_q[z²] = E[μ²] + E[σ²] = 1"
-    if close(answer, 0.85):
-        return "that is one dimension; sum over all 32"
-    return abs(as_float(answer) - mc) < 0.3
+    if close(answer, 1 - v.sigma2):
+        return "that is one dimension; sum over all d"
+    if close(answer, v.d * v.sigma2):
+        return "that is Σ E σ², the posteriors' own share of E‖z‖² = d; the centres get the rest"
+    return abs(as_float(answer) - mc) < tol
 
 
 # ----------------------------------------------------------------------------- q5 nearby z, nearby x
