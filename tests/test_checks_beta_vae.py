@@ -48,4 +48,4 @@ def test_multiple_choice_feedback_names_the_misconception():
     assert "notes' claim" in failed(grading.check("beta_recon_choice", "a")).popitem()[1]
     assert grading.check("rate_bound_choice", "(b)") == 1.0
     assert "aggregate posterior" in failed(grading.check("rate_bound_choice", "a")).popitem()[1]
-    assert "one letter" in failed(grading.check("rate_bound_choice", "maybe")).popitem()[1]
+    assert "one of the letters" in failed(grading.check("rate_bound_choice", "maybe")).popitem()[1]

@@ -512,9 +512,11 @@ def test_elbo_steps_order_names_the_misplaced_step():
 
 def test_option_reads_letters_and_numbers_and_refuses_the_rest():
     from vae_course.checks import option
-    assert option(" (B) ", "abcd") == "b" and option(np.int64(3), [1, 2, 3, 4]) == 3
+    assert option(" (B) ", "abcd") == "b" and option(np.int64(3), [1, 2, 3, 4]) == 3 and option(" 2 ", [1, 2]) == 2
+    assert option("b", "ABCD") == "B"
     for bad, options, words in [("e", "abcd", "one of the letters"), (2, "abcd", "one of the letters"),
-                                (True, [1, 2], "option number"), ("2", [1, 2], "option number"),
+                                (True, [1, 2], "option number"), ("two", [1, 2], "option number"),
+                                (2.0, [1, 2], "option number"),
                                 (5, [1, 2], "option number"), (None, "ab", "no answer yet")]:
         with pytest.raises(TypeError, match=words):
             option(bad, options)
@@ -526,6 +528,7 @@ def test_multiple_choice_gives_each_wrong_option_its_reason_and_runs_the_witness
     multiple_choice(q, 2, {1: "one is too few", 3: "three is too many"}, witness=lambda: 1 + 1 == 2)
     test = q.checks[0].test
     assert test(2) is True and test(1) == "one is too few" and test(3) == "three is too many"
+    assert "option number" in test("two")               # what to type, as the hint
     q2 = Question("mc_premise_broken", 1.0, "demo")
     multiple_choice(q2, "a", {"b": "no"}, witness=lambda: False)
     assert q2.checks[0].test("a") is False                  # the question's premise no longer holds: it fails

@@ -165,9 +165,9 @@ def test_vq_understanding_questions_explain_every_wrong_option(qid, right):
     assert check.test(right) is True
     hints = {k: check.test(k) for k in (1, 2, 3, 4) if k != right}
     assert all(isinstance(h, str) and len(h) > 40 for h in hints.values()) and len(set(hints.values())) == 3
-    for bad in (True, 2.0, "2", 0, 5):
-        with pytest.raises(TypeError, match="option number"):
-            check.test(bad)
+    assert check.test(str(right)) is True                  # "2" names option 2
+    for bad in (True, 2.0, "two", 0, 5):
+        assert "option number" in check.test(bad)
 
 
 def test_a_never_chosen_code_gets_no_gradient():

@@ -208,7 +208,8 @@ def option(answer, options) -> str | int:
     """The option a multiple-choice answer names, one of ``options`` (letters ``"a"``… or numbers 1…).
 
     Letters: a string, case and spaces and brackets ignored (``" (B) "`` is ``"b"``). Numbers: an int
-    (a NumPy integer too, never a bool). Anything else raises ``TypeError`` saying what to type."""
+    (a NumPy integer or a string of digits too, never a bool or a float). Anything else raises
+    ``TypeError`` saying what to type."""
     options = list(options)
     shown = ", ".join(repr(o) for o in options)
     got = "no answer yet" if answer is None or answer is Ellipsis else f"got {answer!r}"
@@ -217,6 +218,8 @@ def option(answer, options) -> str | int:
         if isinstance(answer, str) and answer.strip().strip("()").strip().lower() in by_letter:
             return by_letter[answer.strip().strip("()").strip().lower()]
         raise TypeError(f"answer with one of the letters {shown} (a string); {got}")
+    if isinstance(answer, str) and answer.strip().strip("()").strip().isdigit():
+        answer = int(answer.strip().strip("()").strip())          # "2" names option 2 unambiguously
     if not isinstance(answer, bool) and hasattr(answer, "__index__") and int(answer) in options:
         return int(answer)
     raise TypeError(f"answer with one option number, {shown} (an int); {got}")
@@ -234,7 +237,10 @@ def multiple_choice(q: Question, right, why_wrong: dict, name: str = "the right 
 
     @q.check(name, hint=hint or "compute or recall what each option claims; the feedback says why an option is wrong")
     def _(answer):
-        picked = option(answer, options)
+        try:
+            picked = option(answer, options)
+        except TypeError as exc:
+            return str(exc)                          # what to type, as the hint (not a traceback)
         if picked != right:
             return why_wrong[picked]
         return True if witness is None else bool(witness())

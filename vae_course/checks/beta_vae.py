@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Variant, as_float, call, close, params, question
+from . import Variant, as_float, call, close, multiple_choice, params, question
 
 # (rate R, distortion D) in nats of four trained models; none of these numbers is in lecture 07
 POINTS = [(34.0, 86.0), (21.0, 95.0), (9.5, 121.0), (2.0, 168.0)]
@@ -104,12 +104,7 @@ _Q3_FEEDBACK = {
 }
 
 
-@q.check("the option that matches the measured rate–distortion curve and sharpness")
-def _(answer):
-    a = str(answer).strip().lower().strip("()")
-    if a == "b":
-        return True
-    return _Q3_FEEDBACK.get(a, "answer with one letter: 'a', 'b', 'c' or 'd'")
+multiple_choice(q, "b", _Q3_FEEDBACK, name="the option that matches the measured rate–distortion curve and sharpness")
 
 
 # ----------------------------------------------------------------------------- q4 rate vs information (multiple choice)
@@ -123,9 +118,4 @@ _Q4_FEEDBACK = {
 }
 
 
-@q.check("the option that follows from R = I(x; z) + KL(q(z) ‖ p(z))")
-def _(answer):
-    a = str(answer).strip().lower().strip("()")
-    if a == "b":
-        return True
-    return _Q4_FEEDBACK.get(a, "answer with one letter: 'a', 'b', 'c' or 'd'")
+multiple_choice(q, "b", _Q4_FEEDBACK, name="the option that follows from R = I(x; z) + KL(q(z) ‖ p(z))")

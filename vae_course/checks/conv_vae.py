@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
-from . import Variant, as_float, call, close, fresh, params, question
+from . import Variant, as_float, call, close, fresh, multiple_choice, params, question
 
 # ----------------------------------------------------------------------------- q1 encoder shapes
 
@@ -200,28 +200,9 @@ def _(answer):
 # ----------------------------------------------------------------------------- multiple choice
 
 
-def choice(answer, n: int) -> int:
-    """The number of the option the student chose, 1..n (an int, or a string holding one); TypeError otherwise."""
-    if isinstance(answer, str) and answer.strip().isdigit():
-        answer = int(answer.strip())
-    if isinstance(answer, bool) or not isinstance(answer, int) or not 1 <= answer <= n:
-        raise TypeError(f"answer with the number of one option, 1 to {n}")
-    return answer
-
-
-def _multiple_choice(q, correct: int, wrong: dict[int, str]):
-    """Register the check of a multiple-choice question: True for ``correct``, else the reason that option is wrong."""
-    n = len(wrong) + 1
-
-    @q.check("the right option")
-    def _(answer):
-        picked = choice(answer, n)
-        return True if picked == correct else wrong[picked]
-
-
 # ----------------------------------------------------------------------------- q5 the rate and the information
 q = question("rate_vs_information", 1, "what a KL term of 31 nats says about the information in the codes")
-_multiple_choice(q, 2, {
+multiple_choice(q, 2, {
     1: "the KL term is the rate, and rate = I_q(x; z) + KL(q(z) ‖ p(z)): it equals the information only if the "
        "aggregate posterior is exactly the prior (lecture 05 measured a rate far above the information)",
     3: "wrong direction: KL(q(z) ‖ p(z)) ≥ 0 is added to I_q(x; z), so the rate is at least the information, "
@@ -232,7 +213,7 @@ _multiple_choice(q, 2, {
 
 # ----------------------------------------------------------------------------- q6 why 4×4 kernels
 q = question("kernel_reason", 1, "why lecture 05's decoder uses 4×4 transposed convolutions where the notes use 3×3")
-_multiple_choice(q, 3, {
+multiple_choice(q, 3, {
     1: "a 4×4 kernel has 16 weights per pair of channels, a 3×3 kernel 9: more parameters, not fewer",
     2: "it can: with output_padding=1 (question 2's missing row) a 3×3 transposed convolution of stride 2 gives 14×14, "
        "which is what the notes do",

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from . import Variant, as_float, call, close, fresh, params, question
+from . import Variant, as_float, call, close, fresh, multiple_choice, params, question
 
 # ----------------------------------------------------------------------------- q1 a point on the lerp path
 
@@ -188,14 +188,9 @@ def _(answer):
 q = question("nearby_codes", 1, "what lecture 06 found about \"nearby z decode to nearby x\"")
 
 
-@q.check("the right option")
-def _(answer):
-    from .conv_vae import choice
-    wrong = {
-        1: "measured: the same step of 0.1 in z moved the decoded image by different amounts in different places",
-        3: "the decoder is a continuous function of z: a small enough step always changes the image little",
-        4: "the reconstruction term only scores the decodings of codes of training images; it says nothing directly "
-           "about the images in between",
-    }
-    picked = choice(answer, 4)
-    return True if picked == 2 else wrong[picked]
+multiple_choice(q, 2, {
+    1: "measured: the same step of 0.1 in z moved the decoded image by different amounts in different places",
+    3: "the decoder is a continuous function of z: a small enough step always changes the image little",
+    4: "the reconstruction term only scores the decodings of codes of training images; it says nothing directly "
+       "about the images in between",
+})
