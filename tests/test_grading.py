@@ -22,7 +22,7 @@ def no_hidden_checks():
     grading._HIDDEN.clear()
 
 
-# exercise 01's fixed variant (exercises/): p = (0.6, 0.25, 0.15); p = (0.3, 0.7), q = (0.6, 0.4); μ = 3, σ = 2.5
+# exercise 01's fixed variant (exercises/): p = (0.6, 0.25, 0.15); p = (0.2, 0.8), q = (0.6, 0.4); μ = 3, σ = 2.5
 H_FIXED = -(0.6 * math.log2(0.6) + 0.25 * math.log2(0.25) + 0.15 * math.log2(0.15))
 
 
@@ -132,7 +132,7 @@ def test_entropy_in_nats_gets_the_units_hint():
 
 
 def test_kl_by_hand_swapped_is_named():
-    right = (0.3 * math.log(0.3 / 0.6) + 0.7 * math.log(0.7 / 0.4), 0.6 * math.log(0.6 / 0.3) + 0.4 * math.log(0.4 / 0.7))
+    right = (0.2 * math.log(0.2 / 0.6) + 0.8 * math.log(0.8 / 0.4), 0.6 * math.log(0.6 / 0.2) + 0.4 * math.log(0.4 / 0.8))
     assert grading.check("kl_by_hand", right) == 2.0
     s = grading.check("kl_by_hand", right[::-1])
     assert s == 0 and "swapped" in failed(s)["KL(p‖q)"]

@@ -9,7 +9,9 @@
 * the class grader (sandbox) checks each submission against the student its file name names.
 """
 import ast
+import contextlib
 import csv
+import io
 import json
 import math
 import re
@@ -42,7 +44,7 @@ def test_draw_is_pinned_across_versions():
         __import__("hashlib").sha256(f"vae-course/homework/alice/{n}".encode()).digest()[:8], "big") % 1000
         for n in range(1, 5)]
     assert dict(params("homework", "alice")) == {"mu": -1.0, "sigma": 3.0}
-    assert dict(params("kl_by_hand", "alice")) == {"p": (0.2, 0.8), "q": (0.3, 0.7)}
+    assert dict(params("kl_by_hand", "alice")) == {"p": (0.1, 0.9), "q": (0.4, 0.6)}
 
 
 def test_ids_compare_case_insensitively_and_strip():
@@ -90,7 +92,7 @@ def test_use_and_of():
 
 def test_render_fills_placeholders_and_names_typos():
     assert checks.render("μ = {{homework.mu}}, σ = {{ homework.sigma }}", "alice") == "μ = -1, σ = 3"
-    assert checks.render("p = {{kl_by_hand.p}}") == "p = (0.3, 0.7)"
+    assert checks.render("p = {{kl_by_hand.p}}") == "p = (0.2, 0.8)"
     assert checks.render(r"$\frac{{a}}{b}$") == r"$\frac{{a}}{b}$"          # LaTeX braces are left alone
     with pytest.raises(ValueError, match="no number 'nu'"):
         checks.render("{{homework.nu}}")
@@ -183,7 +185,7 @@ def solution_value(name, qid, student):
     expr = grade._answer_exprs(check_cell.source)[qid]
     setup = next(c for c in nb.cells if nbg(c).get("grade_id") == "setup")
     ns = {"__name__": "__main__"}
-    with variants.of(student):
+    with variants.of(student), contextlib.redirect_stdout(io.StringIO()):
         exec(compile(setup.source, "<setup>", "exec"), ns)             # noqa: S102 - the course's own notebook
         exec(compile(answer_cell.source.replace("print(", "(lambda *a, **k: None)("), "<answer>", "exec"), ns)  # noqa: S102
         return eval(expr, ns)                                           # noqa: S307
@@ -210,6 +212,17 @@ def test_solution_code_full_marks_for_anyone_copied_numbers_none(name, qid):
     # alice's answer typed into bob's notebook, and the fixed variant's into alice's: no point
     assert float(score(name, qid, values["alice"], "bob")) == 0.0
     assert float(score(name, qid, values[None], "alice")) == 0.0
+
+
+@pytest.mark.parametrize("name,qid", ALL_VARIED)
+def test_the_right_answer_passes_for_every_student_of_a_class(name, qid):
+    """No draw makes a hint fire on the right answer (e.g. KL(p‖q) = KL(q‖p) for mirror pairs, which once
+    made the "swapped" hint reject the right pair): 40 students, public and hidden checks."""
+    points = ASSIGNMENTS[name].questions[qid]
+    for student in STUDENTS:
+        s = score(name, qid, solution_value(name, qid, student), student)
+        assert float(s) == points, (student, dict(params(qid, student)),
+                                    [c for c in s.details["checks"] if not c["passed"]])
 
 
 @pytest.mark.parametrize("name,qid", ALL_VARIED)

@@ -64,13 +64,31 @@ def _(answer):
 
 # ----------------------------------------------------------------------------- q2 KL by hand, both ways
 
+def _kl_pairs() -> list[dict]:
+    """p = (a, 1 − a), q = (b, 1 − b), a ≠ b in tenths, where the two directions differ by at least 5 %
+    (mirror pairs such as (0.1, 0.9) vs (0.9, 0.1) have KL(p‖q) = KL(q‖p): no asymmetry to show, and
+    the "swapped arguments" hint would fire on the right answer)."""
+    tenths = [i / 10 for i in range(1, 10)]
+    pairs = []
+    for a in tenths:
+        for b in tenths:
+            p, r = (a, round(1 - a, 1)), (b, round(1 - b, 1))
+            fwd = sum(x * math.log(x / y) for x, y in zip(p, r))
+            rev = sum(y * math.log(y / x) for x, y in zip(p, r))
+            if a != b and abs(fwd - rev) >= 0.05 * max(fwd, rev):
+                pairs.append({"p": p, "q": r})
+    return pairs
+
+
+_KL_PAIRS = _kl_pairs()
+
+
 def _draw_kl_pair(d) -> dict:
-    a, b = d.sample([i / 10 for i in range(1, 10)], 2)
-    return {"p": (a, round(1 - a, 1)), "q": (b, round(1 - b, 1))}
+    return dict(d.choice(_KL_PAIRS))
 
 
 q = question("kl_by_hand", 2, "KL(p‖q) and KL(q‖p) for your two-outcome p and q, in nats",
-             variant=Variant({"p": (0.3, 0.7), "q": (0.6, 0.4)}, _draw_kl_pair))
+             variant=Variant({"p": (0.2, 0.8), "q": (0.6, 0.4)}, _draw_kl_pair))
 
 
 @q.check("KL(p‖q)", hint="KL(p‖q) = Σ p log(p/q): the weights are p's")
