@@ -71,11 +71,12 @@ def _(au):
 # ----------------------------------------------------------------------------- q2 the KL an active unit carries at least
 
 def _draw_kl_floor(d) -> dict:
-    """A_d = k/100 from 0.03 to 0.99, an active unit (> 0.01): never a number of lecture 08 (the threshold 0.01 and
-    its floor 0.005, 0.1, 0.2, 0.4, 0.5, 0.68, 0.92) nor an activity whose floor ½A_d is one, never the default 0.06;
-    below 1, so ½√A_d and √A_d (the "A_d is a standard deviation" slips) always differ from ½A_d."""
-    k = d.choice([k for k in range(3, 100) if k not in (6, 10, 20, 40, 50, 68, 80, 92)])
-    return {"A_d": k / 100}
+    """A_d = k/1000 from 0.030 to 0.990, an active unit (> 0.01): never a number of lecture 08 (the threshold 0.01
+    and its floor 0.005, 0.1, 0.2, 0.4, 0.5, 0.68, 0.92) nor an activity whose floor ½A_d is one, never the default
+    0.06; below 1, so ½√A_d and √A_d (the "A_d is a standard deviation" slips) always differ from ½A_d. Neighbouring
+    floors differ by 0.0005, five times the checks' tolerance."""
+    k = d.choice([k for k in range(30, 991) if k not in (60, 100, 200, 400, 500, 680, 800, 920)])
+    return {"A_d": k / 1000}
 
 
 q = question("kl_floor", 1, "the smallest average KL a latent dimension with your activity A_d can carry (nats)",

@@ -114,7 +114,8 @@ def _(slerp):
 def _draw_midpoint(d) -> dict:
     """Two vectors of equal norm r at an angle of 60°, 90° or 120° (cos(Ω/2) = √3/2, 1/√2, ½); r is never the
     default's 8, so the default's pair is wrong for every student."""
-    return {"r": d.choice([r for r in range(2, 41) if r != 8]), "angle": d.choice([60, 90, 120])}
+    r = d.choice([k / 2 for k in range(4, 81) if k != 16])      # 2, 2.5, …, 40, never 8
+    return {"r": int(r) if r == int(r) else r, "angle": d.choice([60, 90, 120])}
 
 
 q = question("midpoint_norms", 1, "norms of the lerp and slerp midpoints of your two vectors of equal norm",
