@@ -161,8 +161,8 @@ def test_homework_values_both_directions():
 
 def test_homework_against_a_students_own_numbers():
     from vae_course import variants
-    with variants.of("alice"):                                                       # μ = -1, σ = 3
-        assert grading.check("homework", (kl_gauss_right(-1, 3, 0, 1), kl_gauss_right(0, 1, -1, 3))) == 2.0
+    with variants.of("alice"):                                                       # μ = -2, σ = 3
+        assert grading.check("homework", (kl_gauss_right(-2, 3, 0, 1), kl_gauss_right(0, 1, -2, 3))) == 2.0
         assert grading.check("homework", (6.2087, 1.2163)) == 0.0                    # the fixed variant's answer
 
 

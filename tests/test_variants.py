@@ -43,8 +43,8 @@ def test_draw_is_pinned_across_versions():
     assert [d.integer(0, 999) for _ in range(4)] == [int.from_bytes(
         __import__("hashlib").sha256(f"vae-course/homework/alice/{n}".encode()).digest()[:8], "big") % 1000
         for n in range(1, 5)]
-    assert dict(params("homework", "alice")) == {"mu": -1.0, "sigma": 3.0}
-    assert dict(params("kl_by_hand", "alice")) == {"p": (0.1, 0.9), "q": (0.4, 0.6)}
+    assert dict(params("homework", "alice")) == {"mu": -2.0, "sigma": 3.0}
+    assert dict(params("kl_by_hand", "alice")) == {"p": (0.85, 0.15), "q": (0.2, 0.8)}
 
 
 def test_ids_compare_case_insensitively_and_strip():
@@ -62,6 +62,13 @@ def test_variants_differ_between_students_and_the_default_is_fixed(name, qid):
     assert len(set(drawn)) >= 8, f"{qid}: only {len(set(drawn))} different variants among {len(STUDENTS)} students"
     assert params(qid, None) == checks.get(qid).variant.default
     assert params(qid, "alice") != params(qid, "bob")
+
+
+@pytest.mark.parametrize("name,qid", ALL_VARIED)
+def test_no_student_gets_the_public_numbers(name, qid):
+    """exercises/ (the fixed variant) is public, and so may be its answers: no student draws its numbers."""
+    default = json.dumps(params(qid, None), sort_keys=True, default=str)
+    assert all(json.dumps(params(qid, f"id{i}"), sort_keys=True, default=str) != default for i in range(3000))
 
 
 def test_params_are_read_only_and_name_what_is_missing():
@@ -91,7 +98,7 @@ def test_use_and_of():
 
 
 def test_render_fills_placeholders_and_names_typos():
-    assert checks.render("μ = {{homework.mu}}, σ = {{ homework.sigma }}", "alice") == "μ = -1, σ = 3"
+    assert checks.render("μ = {{homework.mu}}, σ = {{ homework.sigma }}", "alice") == "μ = -2, σ = 3"
     assert checks.render("p = {{kl_by_hand.p}}") == "p = (0.2, 0.8)"
     assert checks.render(r"$\frac{{a}}{b}$") == r"$\frac{{a}}{b}$"          # LaTeX braces are left alone
     with pytest.raises(ValueError, match="no number 'nu'"):
@@ -143,13 +150,13 @@ def test_roster_writes_one_variant_per_student(tmp_path):
             assert all(c.outputs == [] for c in nb.cells if c.cell_type == "code")
     a = nbformat.read(out / "alice" / "01_entropy_and_kl.ipynb", as_version=4)
     b = nbformat.read(out / "bob" / "01_entropy_and_kl.ipynb", as_version=4)
-    assert "μ = -1" not in a.cells[15].source and r"$\mu = -1$" in a.cells[15].source
+    assert r"$\mu = -2$" in a.cells[15].source                           # alice's μ, in the question's text
     assert [c.source for c in a.cells] != [c.source for c in b.cells]
     with open(out / "variants.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert {(r["student"], r["question"]) for r in rows} == {(s, q) for s in ("alice", "bob") for _, q in ALL_VARIED}
     hw = next(r for r in rows if r["student"] == "alice" and r["question"] == "homework")
-    assert json.loads(hw["numbers"]) == {"mu": -1.0, "sigma": 3.0}
+    assert json.loads(hw["numbers"]) == {"mu": -2.0, "sigma": 3.0}
     assert assign.main(["--check"]) == 0          # exercises/ untouched, still the fixed variant
 
 

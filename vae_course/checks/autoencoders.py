@@ -22,8 +22,11 @@ H2 = (32, 48, 64, 96, 100, 120, 128, 150, 160, 192, 200)
 
 def _draw_extra_params(d) -> dict:
     """784 → h1 → h2 → (μ, log σ²) heads of size d: h1 > h2, d in 3…16 (never the lecture's 512 → 256, d = 2)."""
-    h2 = d.choice(H2)
-    return {"h1": d.choice([h for h in H1 if h > h2]), "h2": h2, "d": d.integer(3, 16)}
+    while True:
+        h2 = d.choice(H2)
+        v = {"h1": d.choice([h for h in H1 if h > h2]), "h2": h2, "d": d.integer(3, 16)}
+        if (v["h2"] + 1) * v["d"] != (128 + 1) * 5:               # never the fixed variant's answer (exercises/ is public)
+            return v
 
 
 q = question("vae_extra_params", 1, "extra parameters of your MLP VAE over the autoencoder",

@@ -57,8 +57,8 @@ def _implicit_variants() -> list[dict]:
     """A square colour image (side 16…128) and d latents, one pair per value of β = 3·side²/d (always above 1;
     never lecture 07's MNIST 784/20: these images have three channels), never the default's β = 48."""
     seen, kept = {3 * 32 * 32 / 64}, []
-    for side in (16, 24, 28, 40, 48, 56, 64, 80, 96, 128):
-        for d in (10, 16, 24, 32, 40, 50, 64, 100, 128, 256):
+    for side in (16, 20, 24, 28, 32, 36, 40, 48, 56, 64, 72, 80, 96, 112, 128):
+        for d in (8, 10, 12, 16, 20, 24, 32, 40, 48, 50, 64, 80, 96, 100, 128, 200, 256):
             if 3 * side * side / d not in seen:
                 seen.add(3 * side * side / d)
                 kept.append({"side": side, "channels": 3, "d": d})

@@ -41,8 +41,8 @@ def _draw_entropy(d) -> dict:
     k = d.choice([3, 4])
     while True:
         parts = sorted(d.sample(range(1, 17), k - 1))
-        if sum(parts) < 20 and 20 - sum(parts) not in parts:
-            break
+        if sum(parts) < 20 and 20 - sum(parts) not in parts and sorted(parts + [20 - sum(parts)]) != [3, 5, 12]:
+            break                                                  # (3, 5, 12)/20: the fixed variant's p
     twentieths = d.sample(parts + [20 - sum(parts)], k)       # a random order
     return {"p": tuple(round(t / 20, 2) for t in twentieths)}
 
@@ -65,18 +65,18 @@ def _(answer):
 # ----------------------------------------------------------------------------- q2 KL by hand, both ways
 
 def _kl_pairs() -> list[dict]:
-    """p = (a, 1 − a), q = (b, 1 − b), a ≠ b in tenths, where the two directions differ by at least 5 %
+    """p = (a, 1 − a), q = (b, 1 − b), a ≠ b in twentieths, where the two directions differ by at least 5 %
     (mirror pairs such as (0.1, 0.9) vs (0.9, 0.1) have KL(p‖q) = KL(q‖p): no asymmetry to show, and
     the "swapped arguments" hint would fire on the right answer)."""
-    tenths = [i / 10 for i in range(1, 10)]
+    twentieths = [i / 20 for i in range(1, 20)]
     pairs = []
-    for a in tenths:
-        for b in tenths:
-            p, r = (a, round(1 - a, 1)), (b, round(1 - b, 1))
+    for a in twentieths:
+        for b in twentieths:
+            p, r = (a, round(1 - a, 2)), (b, round(1 - b, 2))
             fwd = sum(x * math.log(x / y) for x, y in zip(p, r))
             rev = sum(y * math.log(y / x) for x, y in zip(p, r))
-            if a != b and abs(fwd - rev) >= 0.05 * max(fwd, rev):
-                pairs.append({"p": p, "q": r})
+            if a != b and abs(fwd - rev) >= 0.05 * max(fwd, rev) and (p, r) != ((0.2, 0.8), (0.6, 0.4)):
+                pairs.append({"p": p, "q": r})            # never the fixed variant's pair (exercises/ is public)
     return pairs
 
 
@@ -183,9 +183,13 @@ def _(kl):
 # ----------------------------------------------------------------------------- q5 the homework, other numbers
 
 def _draw_homework(d) -> dict:
-    """μ in ±{0.5, 1, …, 5}, σ in {0.5, 1.5, 2, 2.5, 3, 5}: never the lecture's μ = 6, σ = 4, never σ = 1."""
-    mu = d.choice([s * k / 2 for k in range(1, 11) for s in (1, -1)])
-    return {"mu": mu, "sigma": d.choice([0.5, 1.5, 2.0, 2.5, 3.0, 5.0])}
+    """μ in ±{0.5, 1, …, 5.5}, σ in {0.5, 1.5, 2, 2.5, 3, 3.5, 4.5, 5, 6}: never the lecture's μ = 6, σ = 4,
+    never σ = 1 (where "σ read as the variance" gives the right answer)."""
+    while True:
+        mu = d.choice([s * k / 2 for k in range(1, 12) for s in (1, -1)])
+        sigma = d.choice([0.5, 1.5, 2.0, 2.5, 3.0, 3.5, 4.5, 5.0, 6.0])
+        if (mu, sigma) != (3.0, 2.5):                              # never the fixed variant's (exercises/ is public)
+            return {"mu": mu, "sigma": sigma}
 
 
 q = question("homework", 2, "the homework with your μ, σ: KL(N(μ,σ²)‖N(0,1)) and KL(N(0,1)‖N(μ,σ²))",

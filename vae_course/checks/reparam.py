@@ -117,7 +117,10 @@ GRAD_SIGMAS = (0.25, 0.3, 0.4, 0.6, 0.75, 0.8, 1.0, 1.2, 1.25, 1.5, 1.75, 2.5, 3
 
 def _draw_gradient(d) -> dict:
     """μ in ±{1/2, 1, …, 4}, σ in GRAD_SIGMAS: where the mistakes σ² and ∂/∂σ² = 1 are never right."""
-    return {"mu": d.choice([s * k / 2 for k in range(1, 9) for s in (1, -1)]), "sigma": d.choice(GRAD_SIGMAS)}
+    while True:
+        v = {"mu": d.choice([s * k / 2 for k in range(1, 9) for s in (1, -1)]), "sigma": d.choice(GRAD_SIGMAS)}
+        if (v["mu"], v["sigma"]) != (-2.5, 1.5):                  # never the fixed variant's (exercises/ is public)
+            return v
 
 
 q = question("reparam_gradient", 2, "∂/∂μ and ∂/∂σ of E[z²], z ~ N(μ, σ²) for your μ, σ",
