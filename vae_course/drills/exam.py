@@ -25,7 +25,7 @@ import sympy as sp
 
 from ..info import kl_normal
 from .core import CHOICE_UNIT, Drill, kl_normal_exact, num, pick_decimal, solution_markdown, tex, to_unit
-from .make import KINDS, MAX_N
+from .make import KINDS, check_n_and_seed
 
 __all__ = ["Topic", "TOPICS", "PROBLEM_TYPES", "exam_question", "exam", "DEFAULT_EXAM_N", "choice_drill"]
 
@@ -579,12 +579,7 @@ def exam_question(seed: int, index: int, topics=None) -> Drill:
 def exam(n: int = DEFAULT_EXAM_N, seed: int = 0, topics=None) -> list[Drill]:
     """A mock exam of ``n`` questions (at most :data:`~vae_course.drills.make.MAX_N`) across ``topics``
     (names from :data:`TOPICS`, a list or a comma-separated string; None = all)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if n > MAX_N:
-        raise ValueError(f"n must be at most {MAX_N:,} (got {n:,})")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    check_n_and_seed(n, seed)
     if isinstance(topics, str):
         topics = [t.strip() for t in topics.split(",") if t.strip()]
     if topics is not None:

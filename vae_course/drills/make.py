@@ -61,18 +61,24 @@ def make_drill(seed: int, index: int, kinds=None, difficulty: str = "mixed") -> 
     return drill
 
 
-def generate(n: int, seed: int = 0, kinds=None, difficulty: str = "mixed") -> list[Drill]:
-    """``n`` drills from the stream ``seed`` (the CLI prints the same ones for the same seed).
-
-    ``kinds``: a list (or comma-separated string) of names from :data:`KINDS`; None = all.
-    ``difficulty``: 'easy', 'hard' or 'mixed'. ``n`` is at most :data:`MAX_N`.
-    """
+def check_n_and_seed(n, seed) -> None:
+    """``ValueError`` naming the argument unless ``n`` is a whole number in 0…:data:`MAX_N` and ``seed`` an integer
+    (the drills' and the mock exam's arguments)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"n must be a non-negative integer, got {n!r}")
     if n > MAX_N:
         raise ValueError(f"n must be at most {MAX_N:,} (got {n:,}); ask for several batches with different seeds")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an integer, got {seed!r}")
+
+
+def generate(n: int, seed: int = 0, kinds=None, difficulty: str = "mixed") -> list[Drill]:
+    """``n`` drills from the stream ``seed`` (the CLI prints the same ones for the same seed).
+
+    ``kinds``: a list (or comma-separated string) of names from :data:`KINDS`; None = all.
+    ``difficulty``: 'easy', 'hard' or 'mixed'. ``n`` is at most :data:`MAX_N`.
+    """
+    check_n_and_seed(n, seed)
     kinds = _check_kinds(kinds)
     return [make_drill(seed, i, kinds, difficulty) for i in range(n)]
 
