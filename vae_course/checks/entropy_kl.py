@@ -55,11 +55,13 @@ q = question("entropy_by_hand", 1, "the entropy of your p, in bits",
 def _(answer):
     probs = params("entropy_by_hand").p
     ref = -sum(p * math.log2(p) for p in probs)      # brute force over the outcomes
+    if close(answer, ref):                           # right first: a named slip never overrules a right answer
+        return True
     if close(answer, ref * math.log(2)):
         return "that is the entropy in nats; the question asks for bits (divide by ln 2)"
     if close(answer, sum(p * math.log2(p) for p in probs)):
         return "the sign: H(p) = -Σ p log₂ p is positive (each log₂ p is negative)"
-    return close(answer, ref)
+    return False
 
 
 # ----------------------------------------------------------------------------- q2 KL by hand, both ways
@@ -95,20 +97,24 @@ q = question("kl_by_hand", 2, "KL(p‖q) and KL(q‖p) for your two-outcome p an
 def _(answer):
     v = params("kl_by_hand")
     fwd, _ = _pair(answer)
+    if close(fwd, _kl_cat(v.p, v.q)):
+        return True
     if close(fwd, _kl_cat(v.q, v.p)):
         return "that is KL(q‖p): you swapped the arguments (KL(p‖q) averages log(p/q) under p)"
     if close(fwd, _kl_cat(v.p, v.q) / math.log(2)):
         return "that is in bits; use the natural log (nats)"
-    return close(fwd, _kl_cat(v.p, v.q))
+    return False
 
 
 @q.check("KL(q‖p)", hint="KL(q‖p) = Σ q log(q/p): the weights are q's")
 def _(answer):
     v = params("kl_by_hand")
     _, rev = _pair(answer)
+    if close(rev, _kl_cat(v.q, v.p)):
+        return True
     if close(rev, _kl_cat(v.p, v.q)):
         return "that is KL(p‖q) again: KL is not symmetric"
-    return close(rev, _kl_cat(v.q, v.p))
+    return False
 
 
 # ----------------------------------------------------------------------------- q3 discrete KL in code
@@ -200,22 +206,26 @@ q = question("homework", 2, "the homework with your μ, σ: KL(N(μ,σ²)‖N(0,
 def _(answer):
     v = params("homework")
     fwd, _ = _pair(answer)
+    if close(fwd, _kl_gauss(v.mu, v.sigma, 0.0, 1.0)):
+        return True
     if close(fwd, _kl_gauss(v.mu, math.sqrt(v.sigma), 0.0, 1.0)):
         return f"σ = {v.sigma:g} is the standard deviation: the variance is σ² = {v.sigma**2:g}, not {v.sigma:g}"
     if close(fwd, _kl_gauss(0.0, 1.0, v.mu, v.sigma)):
         return "that is the reverse direction KL(N(0,1)‖N(μ,σ²))"
-    return close(fwd, _kl_gauss(v.mu, v.sigma, 0.0, 1.0))
+    return False
 
 
 @q.check("KL(N(0, 1) ‖ N(μ, σ²)) for your μ, σ")
 def _(answer):
     v = params("homework")
     _, rev = _pair(answer)
+    if close(rev, _kl_gauss(0.0, 1.0, v.mu, v.sigma)):
+        return True
     if close(rev, _kl_gauss(v.mu, v.sigma, 0.0, 1.0)):
         return "that is the forward direction again: KL is not symmetric"
     if close(rev, _kl_gauss(0.0, 1.0, v.mu, math.sqrt(v.sigma))):
         return f"σ = {v.sigma:g} is the standard deviation: the variance is σ² = {v.sigma**2:g}, not {v.sigma:g}"
-    return close(rev, _kl_gauss(0.0, 1.0, v.mu, v.sigma))
+    return False
 
 
 # ----------------------------------------------------------------------------- q6 one SymPy step
